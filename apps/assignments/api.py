@@ -1,0 +1,391 @@
+"""API for assignments and the codings inside them.
+
+Every coding read goes through `access_assignment`/`visible_assignments` (blinding); every
+write goes through a service that checks the revision the client last saw.
+"""
+
+from django.contrib.auth import get_user_model
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers, status
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from apps.annotations import services as coding_services
+from apps.annotations.importer import codings_import_csv
+from apps.annotations.selectors import coding_content
+from apps.assignments import services
+from apps.assignments.models import Assignment, Purpose, State
+from apps.assignments.selectors import assignment_history, assignments_for_coder
+from apps.codebooks.models import CodingSystem
+from apps.projects.access import (
+    access_assignment,
+    access_project,
+    access_project_manage,
+    access_transcript,
+    visible_assignments,
+)
+from apps.projects.errors import DomainError, NotFoundError
+
+User = get_user_model()
+
+
+class AssignmentSerializer(serializers.ModelSerializer):
+    coder_email = serializers.EmailField(source="coder.email", read_only=True)
+    case = serializers.CharField(source="transcript.session.case.code", read_only=True)
+    session_number = serializers.IntegerField(source="transcript.session.number", read_only=True)
+    coding_system_label = serializers.CharField(source="coding_system.label", read_only=True)
+
+    class Meta:
+        model = Assignment
+        fields = [
+            "id",
+            "project",
+            "transcript",
+            "case",
+            "session_number",
+            "coding_system",
+            "coding_system_label",
+            "coder",
+            "coder_email",
+            "purpose",
+            "state",
+            "due_date",
+            "created_at",
+            "submitted_at",
+            "released_at",
+            "revision",
+        ]
+        read_only_fields = fields
+
+
+class AssignmentCreateSerializer(serializers.Serializer):
+    transcript = serializers.IntegerField()
+    coding_system = serializers.IntegerField()
+    coder = serializers.EmailField(help_text="The coder's email address")
+    purpose = serializers.ChoiceField(choices=Purpose.choices, default=Purpose.INDEPENDENT)
+    due_date = serializers.DateField(required=False, allow_null=True)
+
+
+class RevisionSerializer(serializers.Serializer):
+    base_revision = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        help_text="The coding's revision the client last saw; a stale one gets 409 conflict.",
+    )
+
+
+class MarkerApplySerializer(RevisionSerializer):
+    marker = serializers.IntegerField()
+    turn = serializers.IntegerField(required=False, allow_null=True)
+    segment = serializers.IntegerField(required=False, allow_null=True)
+    value = serializers.IntegerField(required=False, allow_null=True)
+    span_start = serializers.IntegerField(required=False, allow_null=True, min_value=0)
+    span_end = serializers.IntegerField(required=False, allow_null=True, min_value=0)
+    note = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class RatingSetSerializer(RevisionSerializer):
+    item = serializers.IntegerField()
+    segment = serializers.IntegerField(required=False, allow_null=True)
+    value = serializers.IntegerField(allow_null=True, help_text="null clears the rating")
+
+
+class ClassificationSetSerializer(RevisionSerializer):
+    classification = serializers.IntegerField()
+    category = serializers.IntegerField(allow_null=True, help_text="null clears the choice")
+
+
+class NotesSerializer(RevisionSerializer):
+    notes = serializers.CharField(allow_blank=True)
+
+
+class ReleaseSerializer(serializers.Serializer):
+    transcript = serializers.IntegerField()
+    coding_system = serializers.IntegerField()
+
+
+class SavedSerializer(serializers.Serializer):
+    id = serializers.IntegerField(allow_null=True)
+    revision = serializers.IntegerField()
+
+
+def _assignments(queryset):
+    return queryset.select_related(
+        "coder", "transcript__session__case", "coding_system"
+    ).order_by("id")
+
+
+class AssignmentListView(APIView):
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("transcript", int, required=False),
+            OpenApiParameter("coder", int, required=False),
+            OpenApiParameter("state", str, required=False, enum=State.values),
+        ],
+        responses=AssignmentSerializer(many=True),
+        summary="Assignments of a project that I may see",
+    )
+    def get(self, request, project_id: int):
+        membership = access_project(request.user, project_id)
+        qs = visible_assignments(request.user, membership)
+        for name in ("transcript", "coder", "state"):
+            value = request.query_params.get(name)
+            if value:
+                qs = qs.filter(**{f"{name}_id" if name != "state" else name: value})
+        return Response(AssignmentSerializer(_assignments(qs), many=True).data)
+
+    @extend_schema(
+        request=AssignmentCreateSerializer,
+        responses={201: AssignmentSerializer},
+        summary="Assign a coder to a transcript",
+    )
+    def post(self, request, project_id: int):
+        access_project_manage(request.user, project_id, "assign coders")
+        payload = AssignmentCreateSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        data = payload.validated_data
+        transcript = access_transcript(request.user, data["transcript"])
+        system = CodingSystem.objects.filter(pk=data["coding_system"], project_id=project_id).first()
+        coder = User.objects.filter(email__iexact=data["coder"]).first()
+        if transcript.project_id != project_id or system is None:
+            raise NotFoundError("The transcript or coding system is not in this project.")
+        if coder is None:
+            raise DomainError("No account with that email.", details={"coder": ["Unknown."]})
+        assignment = services.assignment_create(
+            transcript=transcript,
+            coding_system=system,
+            coder=coder,
+            purpose=data["purpose"],
+            due_date=data.get("due_date"),
+            by=request.user,
+        )
+        return Response(AssignmentSerializer(assignment).data, status=201)
+
+
+class MyAssignmentsView(APIView):
+    @extend_schema(responses=OpenApiTypes.OBJECT, summary="My assignments across projects")
+    def get(self, request):
+        return Response(assignments_for_coder(request.user))
+
+
+class AssignmentDetailView(APIView):
+    @extend_schema(responses=AssignmentSerializer, summary="An assignment")
+    def get(self, request, assignment_id: int):
+        return Response(AssignmentSerializer(access_assignment(request.user, assignment_id)).data)
+
+    @extend_schema(responses={204: None}, summary="Delete an assignment that has no codes yet")
+    def delete(self, request, assignment_id: int):
+        assignment = access_assignment(request.user, assignment_id, manage=True)
+        services.assignment_delete(assignment=assignment)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class AssignmentSubmitView(APIView):
+    @extend_schema(
+        request=RevisionSerializer,
+        responses=AssignmentSerializer,
+        summary="Submit: check completeness, then lock the coding",
+    )
+    def post(self, request, assignment_id: int):
+        assignment = access_assignment(request.user, assignment_id, for_edit=True)
+        payload = RevisionSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        submitted = services.assignment_submit(
+            assignment=assignment,
+            by=request.user,
+            base_revision=payload.validated_data.get("base_revision"),
+        )
+        return Response(AssignmentSerializer(submitted).data)
+
+
+class AssignmentReopenView(APIView):
+    @extend_schema(request=None, responses=AssignmentSerializer, summary="Reopen (coordinator)")
+    def post(self, request, assignment_id: int):
+        assignment = access_assignment(request.user, assignment_id, manage=True)
+        reopened = services.assignment_reopen(assignment=assignment, by=request.user)
+        return Response(AssignmentSerializer(reopened).data)
+
+
+class ReleaseView(APIView):
+    @extend_schema(
+        request=ReleaseSerializer,
+        responses=OpenApiTypes.OBJECT,
+        summary="Release a transcript's submitted codings to its coders for discussion",
+    )
+    def post(self, request, project_id: int):
+        access_project_manage(request.user, project_id, "release codings")
+        payload = ReleaseSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        transcript = access_transcript(request.user, payload.validated_data["transcript"])
+        system = CodingSystem.objects.filter(
+            pk=payload.validated_data["coding_system"], project_id=project_id
+        ).first()
+        if system is None or transcript.project_id != project_id:
+            raise NotFoundError()
+        count = services.codings_release(
+            transcript=transcript, coding_system=system, by=request.user
+        )
+        return Response({"released": count})
+
+
+class CodingView(APIView):
+    @extend_schema(responses=OpenApiTypes.OBJECT, summary="The whole coding of an assignment")
+    def get(self, request, assignment_id: int):
+        return Response(coding_content(access_assignment(request.user, assignment_id)))
+
+
+class MarkerApplicationListView(APIView):
+    @extend_schema(
+        request=MarkerApplySerializer,
+        responses={201: SavedSerializer, 409: OpenApiTypes.OBJECT},
+        summary="Apply a marker to a turn (optionally a text span) or a segment",
+    )
+    def post(self, request, assignment_id: int):
+        assignment = access_assignment(request.user, assignment_id, for_edit=True)
+        payload = MarkerApplySerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        data = payload.validated_data
+        application, revision = coding_services.marker_apply(
+            assignment=assignment,
+            marker_id=data["marker"],
+            turn_id=data.get("turn"),
+            segment_id=data.get("segment"),
+            value=data.get("value"),
+            span_start=data.get("span_start"),
+            span_end=data.get("span_end"),
+            note=data.get("note", ""),
+            base_revision=data.get("base_revision"),
+        )
+        return Response({"id": application.pk, "revision": revision}, status=201)
+
+
+class MarkerApplicationDetailView(APIView):
+    @extend_schema(
+        parameters=[OpenApiParameter("base_revision", int, required=False)],
+        responses={200: SavedSerializer, 409: OpenApiTypes.OBJECT},
+        summary="Remove a marker application",
+    )
+    def delete(self, request, assignment_id: int, application_id: int):
+        assignment = access_assignment(request.user, assignment_id, for_edit=True)
+        raw = request.query_params.get("base_revision")
+        revision = coding_services.marker_remove(
+            assignment=assignment,
+            application_id=application_id,
+            base_revision=int(raw) if raw not in (None, "") else None,
+        )
+        return Response({"id": None, "revision": revision})
+
+
+class RatingView(APIView):
+    @extend_schema(
+        request=RatingSetSerializer,
+        responses={200: SavedSerializer, 409: OpenApiTypes.OBJECT},
+        summary="Set or clear a session or segment rating",
+    )
+    def put(self, request, assignment_id: int):
+        assignment = access_assignment(request.user, assignment_id, for_edit=True)
+        payload = RatingSetSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        data = payload.validated_data
+        rating, revision = coding_services.rating_set(
+            assignment=assignment,
+            item_id=data["item"],
+            segment_id=data.get("segment"),
+            value=data["value"],
+            base_revision=data.get("base_revision"),
+        )
+        return Response({"id": rating.pk if rating else None, "revision": revision})
+
+
+class ClassificationView(APIView):
+    @extend_schema(
+        request=ClassificationSetSerializer,
+        responses={200: SavedSerializer, 409: OpenApiTypes.OBJECT},
+        summary="Choose or clear the coder's category for a classification",
+    )
+    def put(self, request, assignment_id: int):
+        assignment = access_assignment(request.user, assignment_id, for_edit=True)
+        payload = ClassificationSetSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        data = payload.validated_data
+        value, revision = coding_services.classification_set(
+            assignment=assignment,
+            classification_id=data["classification"],
+            category_id=data["category"],
+            base_revision=data.get("base_revision"),
+        )
+        return Response({"id": value.pk if value else None, "revision": revision})
+
+
+class NotesView(APIView):
+    @extend_schema(
+        request=NotesSerializer,
+        responses={200: SavedSerializer, 409: OpenApiTypes.OBJECT},
+        summary="Save the coder's notes on the session",
+    )
+    def put(self, request, assignment_id: int):
+        assignment = access_assignment(request.user, assignment_id, for_edit=True)
+        payload = NotesSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        revision = coding_services.coding_notes_set(
+            assignment=assignment,
+            notes=payload.validated_data["notes"],
+            base_revision=payload.validated_data.get("base_revision"),
+        )
+        return Response({"id": None, "revision": revision})
+
+
+class HistoryView(APIView):
+    @extend_schema(responses=OpenApiTypes.OBJECT, summary="Audit history of a coding")
+    def get(self, request, assignment_id: int):
+        assignment = access_assignment(request.user, assignment_id)
+        return Response(assignment_history(assignment))
+
+
+class CodingImportView(APIView):
+    parser_classes = [MultiPartParser, FormParser, JSONParser]
+
+    @extend_schema(
+        request={"multipart/form-data": {"type": "object", "properties": {
+            "file": {"type": "string", "format": "binary"},
+            "dry_run": {"type": "boolean"},
+        }}},
+        responses={201: OpenApiTypes.OBJECT, 200: OpenApiTypes.OBJECT},
+        summary="Import existing codings from CSV (all-or-nothing, errors name the line)",
+    )
+    def post(self, request, project_id: int):
+        membership = access_project_manage(request.user, project_id, "import codings")
+        upload = request.FILES.get("file")
+        if upload is None:
+            raise DomainError("Upload a codings CSV file.", details={"file": ["Required."]})
+        dry_run = str(request.data.get("dry_run", "")).lower() in {"1", "true", "yes", "on"}
+        summary = codings_import_csv(
+            project=membership.project,
+            filename=upload.name,
+            content=upload.read(),
+            by=request.user,
+            dry_run=dry_run,
+        )
+        return Response(summary, status=200 if dry_run else 201)
+
+
+class PositionSerializer(serializers.Serializer):
+    position = serializers.IntegerField(min_value=0, help_text="Turn position or segment index")
+
+
+class PositionView(APIView):
+    @extend_schema(
+        request=PositionSerializer,
+        responses={204: None},
+        summary="Remember the unit the coder is on (continue where I left off, progress)",
+    )
+    def post(self, request, assignment_id: int):
+        assignment = access_assignment(request.user, assignment_id, for_edit=True)
+        payload = PositionSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        services.assignment_record_position(
+            assignment=assignment, position=payload.validated_data["position"]
+        )
+        return Response(status=status.HTTP_204_NO_CONTENT)

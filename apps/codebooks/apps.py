@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class CodebooksConfig(AppConfig):
+    name = "apps.codebooks"
+    label = "codebooks"

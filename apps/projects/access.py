@@ -1,0 +1,244 @@
+"""Access gatekeepers: the one place that decides who may see or change what.
+
+Every page and every API endpoint reaches guarded objects through these functions, so the
+browser and the API can never disagree. An object outside the user's projects is reported as
+"not found" (never "forbidden"), so its existence does not leak.
+
+Blinding lives here and only here: `visible_assignments` decides whose codings a user may
+see. A coder sees their own codings; the codings of other coders of the same transcript
+become visible to them only once a coordinator has released them.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from django.db.models import Exists, OuterRef, Q, QuerySet
+
+from apps.projects.errors import ForbiddenError, NotFoundError
+from apps.projects.models import CODING_ROLES, MANAGING_ROLES, Membership, Project, Role
+
+if TYPE_CHECKING:
+    from apps.assignments.models import Assignment
+    from apps.codebooks.models import CodingSystem
+    from apps.transcripts.models import Case, Session, Transcript
+
+# Roles that see every transcript of the project (coders and trainees see only theirs).
+TRANSCRIPT_READERS = MANAGING_ROLES | {Role.TRAINER, Role.VIEWER}
+
+
+def membership_for(user, project_id: int) -> Membership:
+    """Return the user's membership in the project, or raise NotFoundError."""
+    if not user.is_authenticated:
+        raise NotFoundError()
+    try:
+        return Membership.objects.select_related("project").get(
+            project_id=project_id, user_id=user.pk
+        )
+    except (Membership.DoesNotExist, ValueError, TypeError):
+        raise NotFoundError() from None
+
+
+def require_role(membership: Membership, roles, action: str) -> None:
+    """Raise ForbiddenError unless the membership's role is one of `roles`."""
+    if membership.role not in roles:
+        raise ForbiddenError(
+            f"Your role in this project ({membership.get_role_display()}) cannot {action}."
+        )
+
+
+def projects_for_user(user) -> QuerySet[Project]:
+    if not user.is_authenticated:
+        return Project.objects.none()
+    return Project.objects.filter(memberships__user=user)
+
+
+def access_project(user, project_id: int, *, roles=None, action: str = "do this") -> Membership:
+    """Return the membership for a project the user belongs to, checking the role if given."""
+    membership = membership_for(user, project_id)
+    if roles is not None:
+        require_role(membership, roles, action)
+    return membership
+
+
+def access_project_manage(user, project_id: int, action: str) -> Membership:
+    return access_project(user, project_id, roles=MANAGING_ROLES, action=action)
+
+
+# Transcripts, sessions, cases ------------------------------------------------------------
+
+
+def visible_transcripts(user, membership: Membership) -> QuerySet[Transcript]:
+    """Transcripts of the membership's project that the user may read."""
+    from apps.assignments.models import Assignment
+    from apps.transcripts.models import Transcript
+
+    qs = Transcript.objects.filter(project_id=membership.project_id)
+    if membership.role in TRANSCRIPT_READERS:
+        return qs
+    return qs.filter(
+        Exists(Assignment.objects.filter(transcript=OuterRef("pk"), coder_id=user.pk))
+    )
+
+
+def visible_sessions(user, membership: Membership) -> QuerySet[Session]:
+    from apps.assignments.models import Assignment
+    from apps.transcripts.models import Session
+
+    qs = Session.objects.filter(project_id=membership.project_id)
+    if membership.role in TRANSCRIPT_READERS:
+        return qs
+    return qs.filter(
+        Exists(Assignment.objects.filter(transcript__session=OuterRef("pk"), coder_id=user.pk))
+    )
+
+
+def visible_cases(user, membership: Membership) -> QuerySet[Case]:
+    from apps.assignments.models import Assignment
+    from apps.transcripts.models import Case
+
+    qs = Case.objects.filter(project_id=membership.project_id)
+    if membership.role in TRANSCRIPT_READERS:
+        return qs
+    return qs.filter(
+        Exists(
+            Assignment.objects.filter(transcript__session__case=OuterRef("pk"), coder_id=user.pk)
+        )
+    )
+
+
+def access_transcript(user, transcript_id: int, *, for_edit: bool = False) -> Transcript:
+    """Return a transcript the user may read (or replace, with for_edit)."""
+    from apps.transcripts.models import Transcript
+
+    project_id = _project_of(Transcript, transcript_id)
+    membership = membership_for(user, project_id)
+    if for_edit:
+        require_role(membership, MANAGING_ROLES, "change transcripts")
+    transcript = (
+        visible_transcripts(user, membership)
+        .select_related("session__case", "project")
+        .filter(pk=transcript_id)
+        .first()
+    )
+    if transcript is None:
+        raise NotFoundError()
+    return transcript
+
+
+def access_session(user, session_id: int, *, for_edit: bool = False) -> Session:
+    from apps.transcripts.models import Session
+
+    project_id = _project_of(Session, session_id)
+    membership = membership_for(user, project_id)
+    if for_edit:
+        require_role(membership, MANAGING_ROLES, "change sessions")
+    session = (
+        visible_sessions(user, membership)
+        .select_related("case", "project")
+        .filter(pk=session_id)
+        .first()
+    )
+    if session is None:
+        raise NotFoundError()
+    return session
+
+
+def access_case(user, case_id: int, *, for_edit: bool = False) -> Case:
+    from apps.transcripts.models import Case
+
+    project_id = _project_of(Case, case_id)
+    membership = membership_for(user, project_id)
+    if for_edit:
+        require_role(membership, MANAGING_ROLES, "change cases")
+    case = visible_cases(user, membership).filter(pk=case_id).first()
+    if case is None:
+        raise NotFoundError()
+    return case
+
+
+def access_coding_system(user, coding_system_id: int, *, for_edit: bool = False) -> CodingSystem:
+    """Coding systems are readable by every member (they are the project's codebooks)."""
+    from apps.codebooks.models import CodingSystem
+
+    project_id = _project_of(CodingSystem, coding_system_id)
+    membership = membership_for(user, project_id)
+    if for_edit:
+        require_role(membership, MANAGING_ROLES, "change coding systems")
+    return CodingSystem.objects.select_related("project").get(pk=coding_system_id)
+
+
+# Assignments and codings: blinding ---------------------------------------------------------
+
+
+def visible_assignments(user, membership: Membership) -> QuerySet[Assignment]:
+    """Assignments (and so codings) of the project whose content the user may see.
+
+    - lead and coordinator: every assignment;
+    - trainer: gold and training codings, plus what any coder may see;
+    - everyone: their own assignments, and the released codings of transcripts they code
+      themselves with the same coding system.
+    """
+    from apps.assignments.models import Assignment, Purpose
+
+    qs = Assignment.objects.filter(project_id=membership.project_id)
+    if membership.role in MANAGING_ROLES:
+        return qs
+    released_to_me = Q(released_at__isnull=False) & Exists(
+        Assignment.objects.filter(
+            coder_id=user.pk,
+            transcript=OuterRef("transcript"),
+            coding_system=OuterRef("coding_system"),
+        )
+    )
+    condition = Q(coder_id=user.pk) | released_to_me
+    if membership.role == Role.TRAINER:
+        condition |= Q(purpose__in=[Purpose.GOLD, Purpose.TRAINING])
+    return qs.filter(condition)
+
+
+def access_assignment(
+    user, assignment_id: int, *, for_edit: bool = False, manage: bool = False
+) -> Assignment:
+    """Return an assignment whose coding the user may see.
+
+    for_edit: the user is the assignment's coder (only the coder changes a coding).
+    manage: the user is a lead or coordinator (reopen, release, reassign).
+    """
+    from apps.assignments.models import Assignment
+
+    project_id = _project_of(Assignment, assignment_id)
+    membership = membership_for(user, project_id)
+    assignment = (
+        visible_assignments(user, membership)
+        .select_related("coding_system", "transcript__session__case", "coder", "project")
+        .filter(pk=assignment_id)
+        .first()
+    )
+    if assignment is None:
+        raise NotFoundError()
+    if for_edit and assignment.coder_id != user.pk:
+        raise ForbiddenError("Only the assigned coder can change this coding.")
+    if manage:
+        require_role(membership, MANAGING_ROLES, "manage assignments")
+    return assignment
+
+
+def can_manage(membership: Membership) -> bool:
+    return membership.role in MANAGING_ROLES
+
+
+def can_code(membership: Membership) -> bool:
+    return membership.role in CODING_ROLES
+
+
+def _project_of(model, object_id) -> int:
+    """Look up only the project id, so the guard decides before any content is loaded."""
+    try:
+        project_id = model.objects.filter(pk=int(object_id)).values_list("project_id", flat=True)
+        found = project_id.first()
+    except (TypeError, ValueError):
+        found = None
+    if found is None:
+        raise NotFoundError()
+    return found

@@ -1,0 +1,170 @@
+"""Writes for projects, memberships and invitations."""
+
+from __future__ import annotations
+
+from django.contrib.auth import get_user_model
+from django.core.mail import send_mail
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from apps.projects.errors import ConflictError, DomainError, ForbiddenError, NotFoundError
+from apps.projects.models import Invitation, Membership, Project, Role
+
+User = get_user_model()
+
+
+@transaction.atomic
+def project_create(
+    *, name: str, created_by, description: str = "", shipped_codebooks: tuple[str, ...] = ()
+) -> Project:
+    """Create a study with its creator as lead, optionally installing shipped coding systems."""
+    name = name.strip()
+    if not name:
+        raise DomainError("A project needs a name.", details={"name": ["This field is required."]})
+    project = Project.objects.create(name=name, description=description, created_by=created_by)
+    Membership.objects.create(project=project, user=created_by, role=Role.LEAD)
+    if shipped_codebooks:
+        from apps.codebooks.services import coding_system_install_shipped
+
+        for key in shipped_codebooks:
+            coding_system_install_shipped(project=project, key=key, by=created_by)
+    return project
+
+
+def project_update(*, project: Project, name: str, description: str) -> Project:
+    if not name.strip():
+        raise DomainError("A project needs a name.", details={"name": ["This field is required."]})
+    project.name = name.strip()
+    project.description = description
+    project.save(update_fields=["name", "description"])
+    return project
+
+
+def _validate_role(role: str) -> str:
+    if role not in Role.values:
+        raise DomainError(
+            f"Unknown role {role!r}; choose one of {', '.join(Role.values)}.",
+            details={"role": [f"Unknown role {role!r}."]},
+        )
+    return role
+
+
+@transaction.atomic
+def membership_add(*, project: Project, user, role: str, by) -> Membership:
+    """Add a person to a project in a role (only a lead may make another lead)."""
+    _validate_role(role)
+    _check_can_grant(project=project, by=by, role=role)
+    try:
+        with transaction.atomic():
+            return Membership.objects.create(project=project, user=user, role=role)
+    except IntegrityError:
+        raise ConflictError(f"{user.email} is already a member of this project.") from None
+
+
+@transaction.atomic
+def membership_set_role(*, membership: Membership, role: str, by) -> Membership:
+    _validate_role(role)
+    _check_can_grant(project=membership.project, by=by, role=role)
+    if membership.role == Role.LEAD and role != Role.LEAD:
+        # Taking the lead role away is as restricted as giving it.
+        _check_can_grant(project=membership.project, by=by, role=Role.LEAD)
+        _check_not_last_lead(membership)
+    membership.role = role
+    membership.save(update_fields=["role"])
+    return membership
+
+
+@transaction.atomic
+def membership_remove(*, membership: Membership, by) -> None:
+    _check_can_grant(project=membership.project, by=by, role=membership.role)
+    if membership.role == Role.LEAD:
+        _check_not_last_lead(membership)
+    membership.delete()
+
+
+def _check_can_grant(*, project: Project, by, role: str) -> None:
+    by_role = (
+        Membership.objects.filter(project=project, user=by).values_list("role", flat=True).first()
+    )
+    if by_role == Role.LEAD:
+        return
+    if by_role == Role.COORDINATOR and role != Role.LEAD:
+        return
+    raise ForbiddenError("Only a lead can give or take the lead role.")
+
+
+def _check_not_last_lead(membership: Membership) -> None:
+    leads = Membership.objects.select_for_update().filter(
+        project_id=membership.project_id, role=Role.LEAD
+    )
+    if leads.exclude(pk=membership.pk).count() == 0:
+        raise DomainError("A project must keep at least one lead.")
+
+
+@transaction.atomic
+def invitation_create(*, project: Project, email: str, role: str, by, accept_url: str) -> Invitation:
+    """Invite someone by email; `accept_url` is a format string with {token}."""
+    _validate_role(role)
+    _check_can_grant(project=project, by=by, role=role)
+    email = email.strip().lower()
+    if not email or "@" not in email:
+        raise DomainError("Enter a valid email address.", details={"email": ["Invalid email."]})
+    if Membership.objects.filter(project=project, user__email__iexact=email).exists():
+        raise ConflictError(f"{email} is already a member of this project.")
+    invitation = Invitation.objects.create(project=project, email=email, role=role, invited_by=by)
+    link = accept_url.format(token=invitation.token)
+    transaction.on_commit(
+        lambda: send_mail(
+            subject=f"Invitation to the study {project.name}",
+            message=(
+                f"{by.display_name} invites you to join the study \"{project.name}\" "
+                f"as {Role(role).label.lower()}.\n\nAccept the invitation: {link}\n"
+            ),
+            from_email=None,
+            recipient_list=[email],
+        )
+    )
+    return invitation
+
+
+def invitation_get_open(*, token: str) -> Invitation:
+    invitation = (
+        Invitation.objects.select_related("project")
+        .filter(token=token, accepted_at__isnull=True)
+        .first()
+    )
+    if invitation is None:
+        raise NotFoundError("This invitation does not exist or was already used.")
+    return invitation
+
+
+@transaction.atomic
+def invitation_accept(*, token: str, user) -> Membership:
+    """Join the invited project; the invitation is used up."""
+    invitation = invitation_get_open(token=token)
+    if user.email.lower() != invitation.email.lower():
+        raise ForbiddenError(
+            f"This invitation was sent to {invitation.email}; log in with that address."
+        )
+    membership, _ = Membership.objects.get_or_create(
+        project=invitation.project, user=user, defaults={"role": invitation.role}
+    )
+    invitation.accepted_at = timezone.now()
+    invitation.save(update_fields=["accepted_at"])
+    return membership
+
+
+@transaction.atomic
+def user_register_for_invitation(*, token: str, full_name: str, password: str):
+    """Create the account of an invited person who has none yet, and accept the invitation."""
+    from django.contrib.auth.password_validation import validate_password
+
+    invitation = invitation_get_open(token=token)
+    if User.objects.filter(email__iexact=invitation.email).exists():
+        raise ConflictError("An account with this email exists already: log in to accept.")
+    user = User(email=invitation.email, full_name=full_name.strip())
+    validate_password(password, user)
+    user.set_password(password)
+    user.save()
+    invitation_accept(token=token, user=user)
+    return user

@@ -1,0 +1,71 @@
+"""Page: a project's reliability reports with progress and headline numbers."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from apps.codebooks.models import CodingSystem
+from apps.projects.access import access_project, access_project_manage, can_manage
+from apps.projects.errors import DomainError
+from apps.reliability import services
+from apps.reliability.models import ReliabilityReport
+from apps.reliability.selectors import report_headlines
+
+
+@login_required
+def report_list(request, project_id: int):
+    membership = access_project(request.user, project_id)
+    reports = list(
+        ReliabilityReport.objects.filter(project_id=project_id).select_related("coding_system")[:50]
+    )
+    context = {
+        "project": membership.project,
+        "manages": can_manage(membership),
+        "rows": [(r, report_headlines(r)) for r in reports],
+        "systems": CodingSystem.objects.filter(project_id=project_id),
+        "polling": any(r.state in ("queued", "running") for r in reports),
+    }
+    template = "reliability/_rows.html" if request.htmx else "reliability/list.html"
+    return render(request, template, context)
+
+
+@login_required
+def report_detail(request, project_id: int, report_id: int):
+    membership = access_project(request.user, project_id)
+    report = (
+        ReliabilityReport.objects.filter(project_id=project_id, pk=report_id)
+        .select_related("coding_system")
+        .first()
+    )
+    if report is None:
+        from apps.projects.errors import NotFoundError
+
+        raise NotFoundError()
+    context = {
+        "project": membership.project,
+        "manages": can_manage(membership),
+        "report": report,
+        "headlines": report_headlines(report),
+    }
+    return render(request, "reliability/detail.html", context)
+
+
+@login_required
+@require_POST
+def report_start(request, project_id: int):
+    membership = access_project_manage(request.user, project_id, "start reliability reports")
+    system = CodingSystem.objects.filter(
+        project_id=project_id, pk=request.POST.get("coding_system") or 0
+    ).first()
+    if system is None:
+        messages.error(request, "Choose a coding system.")
+        return redirect("reliability:list", project_id=project_id)
+    try:
+        services.report_request(
+            project=membership.project, coding_system=system, by=request.user, filter={}
+        )
+        messages.success(request, "Report queued; it appears below when it is ready.")
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    return redirect("reliability:list", project_id=project_id)

@@ -1,0 +1,466 @@
+"""The readers of each transcript format, turning decoded content into turns and issues."""
+
+from __future__ import annotations
+
+import html
+import io
+import re
+import zipfile
+from collections.abc import Iterable
+
+import docx
+import srt
+import webvtt
+from docx.oxml.ns import qn
+from lxml import etree
+from webvtt.errors import MalformedCaptionError, MalformedFileError
+from webvtt.models import Timestamp
+from webvtt.vtt import WebVTTCueBlock
+
+from .common import (
+    TIME_FORMATS_HELP,
+    IssueCollector,
+    LineCounter,
+    SpeakerMap,
+    check_header,
+    format_size,
+    parse_seconds,
+    read_csv,
+)
+from .turns import ParsedTurn, speaker_role_or_issue, split_speaker
+
+# python-docx inflates every part of the archive; refuse archives that would inflate to more
+# than this (a "zip bomb" fits easily in the upload limit).
+MAX_DOCX_UNPACKED_BYTES = 100 * 1024 * 1024
+
+_CSV_COLUMNS = ("speaker", "text", "start", "end")
+
+# A leading timestamp: [00:01:23], (1:23) or a bare 00:01:23, with optional .mmm.
+_TIME = r"[0-9]{1,3}(?::[0-9]{1,2}){1,2}(?:[.,][0-9]{1,3})?"
+_LEADING_TIME_RE = re.compile(
+    rf"\[\s*(?P<bracketed>{_TIME})\s*\]\s*|\(\s*(?P<paren>{_TIME})\s*\)\s*|(?P<bare>{_TIME})\s+"
+)
+_W_P, _W_R, _W_T, _W_TAB, _W_BR, _W_CR, _W_TYPE = (
+    qn(f"w:{name}") for name in ("p", "r", "t", "tab", "br", "cr", "type")
+)
+_NOT_BODY_TEXT = frozenset({qn("w:tbl"), qn("w:txbxContent")})
+# SRT and some VTT files carry display markup: <i>, <font ...>, and ASS overrides like {\an8}.
+_MARKUP_RE = re.compile(r"<[^>]*>|\{\\[^}]*\}")
+
+
+# --- plain text and Word ----------------------------------------------------------------------
+
+
+class _Draft:
+    """A turn being assembled from a prefixed line and its continuation lines."""
+
+    __slots__ = ("label", "line", "parts", "role", "start")
+
+    def __init__(self, label: str, role: str, start: float | None, line: int, text: str) -> None:
+        self.label, self.role, self.start, self.line = label, role, start, line
+        self.parts = [text] if text else []
+
+
+def text_turns(
+    lines: Iterable[tuple[int, str]], speakers: SpeakerMap, issues: IssueCollector
+) -> list[ParsedTurn]:
+    """Read numbered lines of a text or Word transcript into turns.
+
+    A turn starts at a line with a speaker prefix, optionally after a timestamp; lines without
+    a prefix continue the turn. A turn's end is the next turn's start.
+    """
+    drafts: list[_Draft] = []
+    # After a refused line (unknown speaker, bad time) its continuation lines are dropped
+    # quietly rather than glued to the turn before it or reported once more.
+    skipping = False
+    reported_preamble = False
+    for number, raw in lines:
+        line = raw.strip()
+        if not line:
+            continue
+        time_match = _LEADING_TIME_RE.match(line)
+        rest = line[time_match.end() :] if time_match else line
+        # After [00:01:23] or (1:23) only a speaker can follow, so any label counts as one.
+        expected = bool(time_match and not time_match["bare"])
+        speaker = split_speaker(rest, speakers, expected=expected)
+        if speaker is None and time_match and time_match["bare"]:
+            # '10:30 was when we met' is text, not a timestamp.
+            time_match, rest = None, line
+        if time_match and speaker is None:
+            issues.add(
+                number,
+                "a timestamp must be followed by a speaker prefix on the same line, as in "
+                "'[00:01:23] T: ...'",
+            )
+            skipping = True
+            continue
+        if speaker is None:
+            if drafts and not skipping:
+                drafts[-1].parts.append(line)
+            elif not drafts and not skipping and not reported_preamble:
+                issues.add(
+                    number,
+                    "text before the first speaker prefix; every turn must start with a "
+                    f"prefix such as 'T:' or 'P:' ({speakers.describe()})",
+                )
+                reported_preamble = True
+            continue
+
+        label, role, text = speaker
+        start = None
+        if time_match:
+            written = time_match["bracketed"] or time_match["paren"] or time_match["bare"]
+            try:
+                start = parse_seconds(written)
+            except ValueError:
+                issues.add(number, f"bad timestamp {written!r}; use {TIME_FORMATS_HELP}", "start")
+                skipping = True
+                continue
+        if role is None:
+            speaker_role_or_issue(label, speakers, issues, number)
+            skipping = True
+            continue
+        skipping = False
+        drafts.append(_Draft(label, role, start, number, text.strip()))
+
+    turns = []
+    for index, draft in enumerate(drafts):
+        following = drafts[index + 1].start if index + 1 < len(drafts) else None
+        # A backwards next start is reported by check_turns; it must not become an end.
+        if draft.start is not None and following is not None and following >= draft.start:
+            end = following
+        else:
+            end = None
+        turns.append(
+            ParsedTurn(
+                speaker_role=draft.role,
+                speaker_label=draft.label,
+                text="\n".join(draft.parts),
+                start=draft.start,
+                end=end,
+                line=draft.line,
+            )
+        )
+    return turns
+
+
+def docx_turns(content: bytes, speakers: SpeakerMap, issues: IssueCollector) -> list[ParsedTurn]:
+    """Read a Word file's paragraphs like the lines of a text transcript.
+
+    The line of a turn is its paragraph's number (empty paragraphs count). Soft line breaks
+    split a paragraph into lines that share its number. Tables are not read.
+    """
+    not_docx = "the file is not a valid .docx Word document"
+    try:
+        with zipfile.ZipFile(io.BytesIO(content)) as archive:
+            unpacked = sum(member.file_size for member in archive.infolist())
+    except zipfile.BadZipFile:
+        issues.add(None, f"{not_docx} (Word 97-2003 .doc files must be saved as .docx)")
+        return []
+    if unpacked > MAX_DOCX_UNPACKED_BYTES:
+        issues.add(None, f"{not_docx}: it unpacks to over {format_size(MAX_DOCX_UNPACKED_BYTES)}")
+        return []
+    try:
+        document = docx.Document(io.BytesIO(content))
+    except Exception:  # python-docx and lxml raise many kinds of error for broken files
+        issues.add(None, not_docx)
+        return []
+    lines = [
+        (number, part)
+        for number, text in enumerate(_docx_paragraph_texts(document.element.body), 1)
+        for part in text.split("\n")
+    ]
+    turns = text_turns(lines, speakers, issues)
+    if not turns and document.tables:
+        issues.add(
+            None,
+            "tables are not read, and the document's paragraphs hold no turns; write one turn "
+            "per paragraph ('T: ...') or save the table as CSV with columns speaker,text",
+        )
+    return turns
+
+
+def _docx_paragraph_texts(body: etree._Element) -> list[str]:
+    """The text of each body paragraph, outside tables and text boxes, in document order.
+
+    Read from the XML rather than python-docx's Paragraph.text, which skips runs inside
+    tracked insertions (w:ins) and content controls: a transcript corrected with track
+    changes on would silently lose the corrections. Deleted text (w:delText) and field codes
+    are not w:t, so they stay out.
+    """
+    texts = []
+    for paragraph in body.iter(_W_P):
+        if _inside(paragraph, body, _NOT_BODY_TEXT):
+            continue
+        parts = []
+        for node in paragraph.iter(_W_T, _W_TAB, _W_BR, _W_CR):
+            # Only run content counts (w:tab also defines tab stops in the paragraph's
+            # properties), and not the runs of a text box anchored in this paragraph.
+            if node.getparent().tag != _W_R or _inside(node, paragraph, _NOT_BODY_TEXT):
+                continue
+            if node.tag == _W_T:
+                parts.append(node.text or "")
+            elif node.tag == _W_TAB:
+                parts.append("\t")
+            elif node.tag == _W_CR or node.get(_W_TYPE) in (None, "textWrapping"):
+                parts.append("\n")  # page and column breaks are layout, not line breaks
+        texts.append("".join(parts))
+    return texts
+
+
+def _inside(node: etree._Element, stop: etree._Element, containers: frozenset[str]) -> bool:
+    """Whether an element lies inside one of the containers, looking up as far as stop."""
+    parent = node.getparent()
+    while parent is not None and parent is not stop:
+        if parent.tag in containers:
+            return True
+        parent = parent.getparent()
+    return False
+
+
+# --- WebVTT -----------------------------------------------------------------------------------
+
+
+def vtt_turns(text: str, speakers: SpeakerMap, issues: IssueCollector) -> list[ParsedTurn]:
+    """Read WebVTT cues, one turn per cue, speaker from a voice tag or a 'Label:' prefix.
+
+    webvtt-py does the parsing, but it does not report lines, stops at the first bad time and
+    silently drops text outside cues; so the blocks are checked here first (_scan_vtt_blocks)
+    and its cues matched to their timing lines afterwards.
+    """
+    timings = _scan_vtt_blocks(text, issues)
+    if issues:
+        return []
+
+    try:
+        captions = webvtt.from_string(text).captions
+    except (MalformedFileError, MalformedCaptionError) as exc:  # not expected after the scan
+        issues.add(None, f"the WebVTT file could not be read: {exc}")
+        return []
+
+    turns = []
+    remaining = iter(timings)
+    for caption in captions:
+        start_ms = caption.start_time.in_milliseconds()
+        end_ms = caption.end_time.in_milliseconds()
+        # Every cue comes from one of the timing lines found above, in order; timing lines
+        # the library passed over belong to blocks it could not read as cues.
+        timing = next(remaining, None)
+        while timing is not None and timing[1:] != (start_ms, end_ms):
+            _skipped_cue(timing[0], issues)
+            timing = next(remaining, None)
+        if timing is None:  # the scan and the library disagree: refuse rather than guess
+            issues.add(None, "the WebVTT file could not be read: its cues are ambiguous")
+            return []
+        number = timing[0]
+        if caption.identifier:
+            number -= 1  # a cue's first line is its identifier, just above the timing line
+        cue_text = html.unescape(" ".join(_clean_lines(caption.text)))
+        if caption.voice is not None:
+            label = caption.voice.strip()
+            role = speaker_role_or_issue(label, speakers, issues, number)
+        else:
+            speaker = split_speaker(cue_text, speakers)
+            if speaker is None:
+                issues.add(
+                    number,
+                    "the cue names no speaker; start it with a voice tag such as "
+                    f"'<v Therapist>' or a prefix such as 'T:' ({speakers.describe()})",
+                    "speaker",
+                )
+                continue
+            label, role, cue_text = speaker
+            if role is None:
+                speaker_role_or_issue(label, speakers, issues, number)
+        if role is not None:
+            turns.append(
+                ParsedTurn(role, label, cue_text.strip(), start_ms / 1000, end_ms / 1000, number)
+            )
+    for number, _start, _end in remaining:
+        _skipped_cue(number, issues)
+    return turns
+
+
+def _scan_vtt_blocks(text: str, issues: IssueCollector) -> list[tuple[int, int, int]]:
+    """Check a WebVTT file block by block; return (line, start ms, end ms) of each cue timing.
+
+    Reports bad timing lines, and text that belongs to no cue: webvtt-py drops such text, and
+    in a transcript it is usually a turn split by a blank line.
+    """
+    timings: list[tuple[int, int, int]] = []
+    block: list[tuple[int, str]] = []
+    for number, line in enumerate([*text.split("\n"), ""], 1):
+        if line:
+            block.append((number, line))
+            continue
+        if not block:
+            continue
+        arrows = [index for index, (_, content) in enumerate(block) if "-->" in content]
+        first_line, first = block[0]
+        if first_line == 1 and not first.startswith("WEBVTT"):
+            issues.add(1, 'a WebVTT file must start with the line "WEBVTT"')
+        if first.startswith("WEBVTT"):
+            pass  # the header; lines under it are metadata
+        elif first.startswith(("NOTE", "STYLE", "REGION")) and not arrows:
+            pass  # comments, styles and regions; with a timing line 'NOTE' is a cue identifier
+        elif not arrows or arrows[0] > 1:
+            issues.add(
+                first_line,
+                "text outside any cue; a cue's text ends at a blank line, so remove the blank "
+                "line or give the text its own timing line",
+            )
+        for index in arrows:
+            timing_line, content = block[index]
+            match = WebVTTCueBlock.CUE_TIMINGS_PATTERN.match(content)
+            try:
+                if match is None:
+                    raise MalformedCaptionError(content)
+                start = Timestamp.from_string(match[1]).in_milliseconds()
+                end = Timestamp.from_string(match[2]).in_milliseconds()
+            except MalformedCaptionError:
+                issues.add(
+                    timing_line,
+                    f"bad cue timing {content.strip()!r}; expected e.g. "
+                    "00:01:23.000 --> 00:01:27.500 (minutes and seconds below 60)",
+                    "start",
+                )
+                continue
+            timings.append((timing_line, start, end))
+        block = []
+    return timings
+
+
+def _skipped_cue(line: int, issues: IssueCollector) -> None:
+    issues.add(
+        line,
+        "this cue could not be read; a cue is an optional identifier line, the timing line and "
+        "its text, with a blank line before the next cue",
+    )
+
+
+def _clean_lines(text: str) -> list[str]:
+    """Caption lines without markup; line breaks in captions are display wrapping only."""
+    return [stripped for line in text.split("\n") if (stripped := _MARKUP_RE.sub("", line).strip())]
+
+
+# --- SRT --------------------------------------------------------------------------------------
+
+
+def srt_turns(text: str, speakers: SpeakerMap, issues: IssueCollector) -> list[ParsedTurn]:
+    """Read SubRip subtitles, one turn per subtitle, speaker from a 'Label:' prefix.
+
+    Runs the srt package's own pattern once instead of calling srt.parse: parse stops at the
+    first unreadable block and does not say where a subtitle is, and running the pattern a
+    second time for the lines would double the cost. Text between matches is what parse
+    would refuse; here each such stretch is reported.
+    """
+    counter = LineCounter(text)
+    turns = []
+    expected = 0
+    for match in srt.SRT_REGEX.finditer(text):
+        _report_unread_srt(text, expected, match.start(), counter, issues)
+        expected = match.end()
+        number = counter.line_at(match.start(1) if match[1] is not None else match.start(2))
+        content = match[5]
+        if "-->" in content:
+            # The pattern reads on through a timing line it cannot parse, taking the next
+            # subtitle into this one's text.
+            issues.add(
+                counter.line_at(match.start(5) + content.index("-->")),
+                "bad timing line; expected e.g. 00:01:23,000 --> 00:01:27,500",
+                "start",
+            )
+            continue
+        speaker = split_speaker(" ".join(_clean_lines(content)), speakers)
+        if speaker is None:
+            issues.add(
+                number,
+                "the subtitle names no speaker; start its text with a prefix such as 'T:' "
+                f"({speakers.describe()})",
+                "speaker",
+            )
+            continue
+        label, role, words = speaker
+        if role is None:
+            speaker_role_or_issue(label, speakers, issues, number)
+            continue
+        turns.append(
+            ParsedTurn(
+                role,
+                label,
+                words.strip(),
+                srt.srt_timestamp_to_timedelta(match[2]).total_seconds(),
+                srt.srt_timestamp_to_timedelta(match[3]).total_seconds(),
+                number,
+            )
+        )
+    _report_unread_srt(text, expected, len(text), counter, issues)
+    return turns
+
+
+def _report_unread_srt(
+    text: str, start: int, end: int, counter: LineCounter, issues: IssueCollector
+) -> None:
+    """Report text between two subtitles that the pattern could not read as a subtitle.
+
+    Whitespace and a stray byte-order mark are not reported, as in srt.parse.
+    """
+    unread = text[start:end]
+    if unread.strip().strip("\ufeff"):
+        issues.add(
+            counter.line_at(start + len(unread) - len(unread.lstrip())),
+            "this subtitle could not be read; a subtitle is a number line, a timing line such "
+            "as 00:01:23,000 --> 00:01:27,500 and its text, with a blank line before the next",
+        )
+
+
+# --- CSV --------------------------------------------------------------------------------------
+
+
+def csv_turns(text: str, speakers: SpeakerMap, issues: IssueCollector) -> list[ParsedTurn]:
+    """Read a CSV table with columns speaker, text and optionally start and end."""
+    header_line, header, rows = read_csv(text, issues)
+    columns = check_header(
+        header_line, header, issues, allowed=_CSV_COLUMNS, required=("speaker", "text")
+    )
+    if columns is None:
+        return []
+    position = {name: columns.index(name) for name in _CSV_COLUMNS if name in columns}
+
+    turns = []
+    for number, cells in rows:
+        if len(cells) > len(columns) and any(cell.strip() for cell in cells[len(columns) :]):
+            issues.add(number, f"the row has {len(cells)} cells but the header has {len(columns)}")
+            continue
+        cells = cells + [""] * (len(columns) - len(cells))
+        values = {name: cells[index].strip() for name, index in position.items()}
+        label = values["speaker"]
+        if not label:
+            issues.add(number, "the speaker is empty", "speaker")
+            continue
+        role = speaker_role_or_issue(label, speakers, issues, number)
+        times: dict[str, float | None] = {"start": None, "end": None}
+        for name in ("start", "end"):
+            if values.get(name):
+                try:
+                    times[name] = parse_seconds(values[name])
+                except ValueError:
+                    issues.add(
+                        number, f"bad {name} time {values[name]!r}; use {TIME_FORMATS_HELP}", name
+                    )
+                    role = None
+        if times["end"] is not None and times["start"] is None:
+            issues.add(number, "the row has an end time but no start time", "start")
+            role = None
+        if role is not None:
+            turns.append(
+                ParsedTurn(
+                    role,
+                    label,
+                    values["text"],
+                    times["start"],
+                    times["end"],
+                    number,
+                )
+            )
+    return turns

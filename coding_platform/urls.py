@@ -1,0 +1,19 @@
+"""Root URLs: pages per app, the API under /api/, the admin under /admin/."""
+
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/", include("coding_platform.api_urls")),
+    path("accounts/", include("apps.accounts.urls")),
+    path("", include("apps.projects.urls")),
+    path("", include("apps.codebooks.urls")),
+    path("", include("apps.transcripts.urls")),
+    path("", include("apps.assignments.urls")),
+    path("", include("apps.annotations.urls")),
+    path("", include("apps.reliability.urls")),
+]
