@@ -21,7 +21,9 @@ import resource
 import sys
 import time
 import tracemalloc
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -62,12 +64,15 @@ def library_battery(codes: np.ndarray) -> dict[str, np.ndarray]:
         )
         fleiss[m] = inter_rater.fleiss_kappa(inter_rater.aggregate_raters(x, n_cat=2)[0])
         light[m] = np.mean(
-            [inter_rater.cohens_kappa(inter_rater.to_table(x[:, [a, b]], bins=2)[0]).kappa for a, b in pairs]
+            [
+                inter_rater.cohens_kappa(inter_rater.to_table(x[:, [a, b]], bins=2)[0]).kappa
+                for a, b in pairs
+            ]
         )
     return {"krippendorff_alpha": alpha, "fleiss_kappa": fleiss, "light_kappa": light}
 
 
-def measure(fn, *args, **kwargs):  # noqa: ANN001, ANN201 - tiny timing helper
+def measure(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> tuple[Any, float, float]:
     """Run fn once, returning (result, seconds, peak traced MB)."""
     tracemalloc.start()
     t0 = time.perf_counter()
@@ -90,13 +95,19 @@ def main() -> None:
 
     codes = synthetic_codes(args.sessions, args.turns, args.coders, args.markers, args.seed)
     n = codes.size
-    print(f"data: {args.markers} markers x {args.sessions * args.turns:,} turns x {args.coders} coders "
-          f"= {n:,} judgements ({codes.nbytes / 2**20:.0f} MB int8)")
+    print(
+        f"data: {args.markers} markers x {args.sessions * args.turns:,} turns x {args.coders} coders "
+        f"= {n:,} judgements ({codes.nbytes / 2**20:.0f} MB int8)"
+    )
 
     ours, t_ours, mem_ours = measure(agreement_battery, codes)
-    print(f"ours (vectorised battery, {len(ours)} statistics): {t_ours:.3f} s, peak {mem_ours:.1f} MB")
+    print(
+        f"ours (vectorised battery, {len(ours)} statistics): {t_ours:.3f} s, peak {mem_ours:.1f} MB"
+    )
     libs, t_libs, mem_libs = measure(library_battery, codes)
-    print(f"libraries (per marker: alpha, fleiss, 3x cohen): {t_libs:.3f} s, peak {mem_libs:.1f} MB")
+    print(
+        f"libraries (per marker: alpha, fleiss, 3x cohen): {t_libs:.3f} s, peak {mem_libs:.1f} MB"
+    )
     print(f"speed-up: {t_libs / t_ours:.1f}x")
     worst = 0.0
     for name, ref in libs.items():
@@ -110,7 +121,9 @@ def main() -> None:
         _, t_boot, mem_boot = measure(
             agreement_battery, codes, clusters=sessions, n_boot=args.bootstrap, seed=1
         )
-        print(f"ours + cluster bootstrap B={args.bootstrap}: {t_boot:.3f} s, peak {mem_boot:.1f} MB")
+        print(
+            f"ours + cluster bootstrap B={args.bootstrap}: {t_boot:.3f} s, peak {mem_boot:.1f} MB"
+        )
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"process max RSS: {rss:.0f} MB (includes the {codes.nbytes / 2**20:.0f} MB input)")
 

@@ -101,7 +101,9 @@ def _rows(path: Path) -> list[tuple[int, list[str]]]:
             if any(cell.strip() for cell in row):
                 rows.append((reader.line_num, [cell.strip() for cell in row]))
     except csv.Error as exc:
-        raise IrrInputError(f"unreadable CSV ({exc})", path=str(path), line=reader.line_num) from None
+        raise IrrInputError(
+            f"unreadable CSV ({exc})", path=str(path), line=reader.line_num
+        ) from None
     return rows
 
 
@@ -140,7 +142,9 @@ def _read_wide(where: str, rows: list[tuple[int, list[str]]]) -> RatingTable:
         if not unit:
             raise IrrInputError("the unit id (first column) is empty", path=where, line=line)
         if unit in ids:
-            raise IrrInputError(f"unit {unit!r} appears again (first on line {ids[unit]})", path=where, line=line)
+            raise IrrInputError(
+                f"unit {unit!r} appears again (first on line {ids[unit]})", path=where, line=line
+            )
         ids[unit] = line
         cells.append(tuple(v or None for v in row[1:]))
         lines.append((line,) * len(coders))
@@ -153,7 +157,9 @@ def _check_names(coders: Sequence[str], where: str, line: int) -> None:
         if not name:
             raise IrrInputError(f"column {i} has no coder name", path=where, line=line)
         if name in seen:
-            raise IrrInputError(f"coder {name!r} appears twice in the header", path=where, line=line)
+            raise IrrInputError(
+                f"coder {name!r} appears twice in the header", path=where, line=line
+            )
         seen.add(name)
 
 
@@ -173,7 +179,9 @@ def _read_long(where: str, rows: list[tuple[int, list[str]]]) -> RatingTable:
     entries = []
     for line, row in rows[1:]:
         if len(row) != 3:
-            raise IrrInputError(f"expected 3 fields (unit,coder,value) but found {len(row)}", path=where, line=line)
+            raise IrrInputError(
+                f"expected 3 fields (unit,coder,value) but found {len(row)}", path=where, line=line
+            )
         unit, coder, value = row[iu], row[ic], row[iv]
         if not unit or not coder:
             raise IrrInputError("unit and coder must not be empty", path=where, line=line)
@@ -189,7 +197,9 @@ def _read_long(where: str, rows: list[tuple[int, list[str]]]) -> RatingTable:
         entries.append((units[unit], coders[coder], value or None, line))
     if len(coders) < 2:
         only = next(iter(coders), "")
-        raise IrrInputError(f"only one coder ({only!r}): agreement needs at least two", path=where, line=head_line)
+        raise IrrInputError(
+            f"only one coder ({only!r}): agreement needs at least two", path=where, line=head_line
+        )
     grid: list[list[str | None]] = [[None] * len(coders) for _ in units]
     grid_lines = [[head_line] * len(coders) for _ in units]
     for u, c, value, line in entries:
@@ -212,7 +222,9 @@ def _label(x: float) -> int | float:
     return int(x) if float(x).is_integer() else float(x)
 
 
-def encode(table: RatingTable, *, level: str = "nominal", categories: Sequence[str] | None = None) -> Ratings:
+def encode(
+    table: RatingTable, *, level: str = "nominal", categories: Sequence[str] | None = None
+) -> Ratings:
     """Validate cells for the level and categories (errors name the line) and encode them."""
     if level not in LEVELS:
         raise IrrInputError(f"--level must be one of {', '.join(LEVELS)}")
@@ -236,13 +248,21 @@ def encode(table: RatingTable, *, level: str = "nominal", categories: Sequence[s
                     line=line,
                 )
             if level == "ratio" and x < 0:
-                raise IrrInputError(f"{v!r} is negative; --level ratio needs values >= 0", path=table.path, line=line)
+                raise IrrInputError(
+                    f"{v!r} is negative; --level ratio needs values >= 0",
+                    path=table.path,
+                    line=line,
+                )
         if cats_num is not None and any(x is None for x in cats_num):
             raise IrrInputError(f"--categories must be numbers at --level {level}")
     all_numeric = all(_number(v) is not None for v, *_ in present) and (
         cats_num is None or all(x is not None for x in cats_num)
     )
-    convert = (lambda s: _label(_number(s))) if all_numeric else (lambda s: s)  # noqa: E731
+
+    def convert(text: str) -> Any:
+        # Numbers compare numerically ("1" and "1.0" are one category) only if all are numbers.
+        return _label(_number(text)) if all_numeric else text
+
     cats = [convert(c) for c in categories] if categories else None
     if cats is not None:
         allowed = set(cats)
@@ -260,7 +280,12 @@ def encode(table: RatingTable, *, level: str = "nominal", categories: Sequence[s
 
 
 def _entry(res: st.StatResult, name: str) -> dict[str, Any]:
-    out: dict[str, Any] = {"value": res.value, "se": res.se, "ci": list(res.ci) if res.ci else None, "note": res.note}
+    out: dict[str, Any] = {
+        "value": res.value,
+        "se": res.se,
+        "ci": list(res.ci) if res.ci else None,
+        "note": res.note,
+    }
     if name in WITH_Z:
         out["z"] = res.details.get("z") if res.defined else None
         out["p"] = res.details.get("p") if res.defined else None
@@ -276,14 +301,19 @@ def statistics(rt: Ratings, level: str) -> dict[str, st.StatResult]:
         f"needs exactly two coders and two categories; this file has {k} coders and {q} categories"
     )
     out: dict[str, st.StatResult] = {"percent_agreement": st.percent_agreement(rt)}
-    for name, w in (("cohen_kappa", "unweighted"), ("cohen_kappa_linear", "linear"), ("cohen_kappa_quadratic", "quadratic")):
+    for name, w in (
+        ("cohen_kappa", "unweighted"),
+        ("cohen_kappa_linear", "linear"),
+        ("cohen_kappa_quadratic", "quadratic"),
+    ):
         out[name] = st.cohen_kappa(rt, weights=w) if two else need_two
     out["scott_pi"] = st.scott_pi(rt) if two else need_two
     out["fleiss_kappa"] = st.fleiss_kappa(rt)
     out["krippendorff_alpha"] = st.krippendorff_alpha(rt, level=level)
     if out["krippendorff_alpha"].defined:
         out["krippendorff_alpha"] = _add_note(
-            out["krippendorff_alpha"], "no analytic CI; run with --bootstrap N --seed S for a percentile CI"
+            out["krippendorff_alpha"],
+            "no analytic CI; run with --bootstrap N --seed S for a percentile CI",
         )
     out["gwet_ac1"] = st.gwet_ac1(rt)
     out["gwet_ac2_linear"] = st.gwet_ac1(rt, weights="linear")
@@ -295,9 +325,17 @@ def statistics(rt: Ratings, level: str) -> dict[str, st.StatResult]:
     out["bias_index"] = st.bias_index(rt) if two_by_two else need_2x2
     if level == "nominal" and q > 2:
         order = ", ".join(map(str, rt.categories))
-        for name in ("cohen_kappa_linear", "cohen_kappa_quadratic", "gwet_ac2_linear", "gwet_ac2_quadratic"):
+        for name in (
+            "cohen_kappa_linear",
+            "cohen_kappa_quadratic",
+            "gwet_ac2_linear",
+            "gwet_ac2_quadratic",
+        ):
             if out[name].defined:
-                out[name] = _add_note(out[name], f"weights assume the category order {order}; ignore at --level nominal")
+                out[name] = _add_note(
+                    out[name],
+                    f"weights assume the category order {order}; ignore at --level nominal",
+                )
     return out
 
 
@@ -309,18 +347,24 @@ def _add_note(res: st.StatResult, note: str) -> st.StatResult:
 def icc_results(rt: Ratings, level: str) -> dict[str, st.StatResult]:
     """ICC forms for interval/ratio levels on the units rated by every coder."""
     if level not in ("interval", "ratio") or rt.scores is None:
-        why = st.StatResult.undefined(f"ICC needs interval or ratio data (--level interval); level is {level}")
+        why = st.StatResult.undefined(
+            f"ICC needs interval or ratio data (--level interval); level is {level}"
+        )
         return dict.fromkeys(ICC_NAMES, why)
     x = np.where(rt.codes >= 0, rt.scores[np.maximum(rt.codes, 0)], np.nan)
     return st.icc(x)
 
 
-def bootstrap_missing_cis(rt: Ratings, out: dict[str, st.StatResult], level: str, n_boot: int, seed: int) -> None:
+def bootstrap_missing_cis(
+    rt: Ratings, out: dict[str, st.StatResult], level: str, n_boot: int, seed: int
+) -> None:
     """Add seeded percentile bootstrap CIs over units to defined statistics lacking a CI."""
     counts = rt.counts()
     both = (rt.codes >= 0).all(axis=1) if rt.n_coders == 2 else None
     funcs: dict[str, Any] = {
-        "krippendorff_alpha": lambda w: alpha_core(counts, level=level, scores=rt.scores, freq=w)["value"]
+        "krippendorff_alpha": lambda w: alpha_core(counts, level=level, scores=rt.scores, freq=w)[
+            "value"
+        ]
     }
     if both is not None and rt.n_categories == 2:
         cell = np.where(both, rt.codes[:, 0] * 2 + np.maximum(rt.codes[:, 1], 0), 4)
@@ -334,7 +378,9 @@ def bootstrap_missing_cis(rt: Ratings, out: dict[str, st.StatResult], level: str
         boot = bootstrap_ci(fn, rt.n_units, n_boot=n_boot, seed=seed)
         note = f"95% CI: {boot.method}"
         base = res.note if name != "krippendorff_alpha" else None
-        out[name] = st.StatResult(**{**res.__dict__, "note": base}).with_ci(boot.ci, boot.method, note)
+        out[name] = st.StatResult(**{**res.__dict__, "note": base}).with_ci(
+            boot.ci, boot.method, note
+        )
 
 
 def build_report(
@@ -408,7 +454,9 @@ def format_table(report: dict[str, Any], *, source: str = "") -> str:
             desc = f"{desc} [{len(notes)}]".strip()
         lines.append(f"{LABELS[name]:<34}{_fmt(e['value']):>8}  {ci:<18}  {desc}")
     lines += ["", "Intraclass correlation (Shrout & Fleiss 1979 forms, McGraw & Wong 1996 names)"]
-    lines.append(f"{'form':<7}{'name':<10}{'value':>7}  {'95% CI':<18}{'F':>8}{'df1':>6}{'df2':>6}{'p':>8}  description")
+    lines.append(
+        f"{'form':<7}{'name':<10}{'value':>7}  {'95% CI':<18}{'F':>8}{'df1':>6}{'df2':>6}{'p':>8}  description"
+    )
     for form in ICC_NAMES:
         e = s["icc"][form]
         ci = f"[{_fmt(e['ci'][0])}, {_fmt(e['ci'][1])}]" if e["ci"] else "-"
@@ -449,7 +497,9 @@ def run_irr(
     if categories is not None:
         cats = [c.strip() for c in categories.split(",")]
         if any(not c for c in cats) or len(set(cats)) != len(cats):
-            raise IrrInputError(f"--categories must be distinct non-empty labels, got {categories!r}")
+            raise IrrInputError(
+                f"--categories must be distinct non-empty labels, got {categories!r}"
+            )
     table = read_ratings(path, long=long)
     report = build_report(table, level=level, categories=cats, n_boot=n_boot, seed=seed)
     if as_json:

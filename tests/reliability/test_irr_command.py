@@ -88,7 +88,13 @@ RUNS: dict[str, list[tuple[list[str], dict[str, Any]]]] = {
         )
     ],
     "fleiss1971_diagnoses_30x6": [
-        ([], {"kappa": lambda s: s["fleiss_kappa"]["value"], "kappa_7dp": lambda s: s["fleiss_kappa"]["value"]})
+        (
+            [],
+            {
+                "kappa": lambda s: s["fleiss_kappa"]["value"],
+                "kappa_7dp": lambda s: s["fleiss_kappa"]["value"],
+            },
+        )
     ],
     "krippendorff2011_4x12_missing": [
         (["--level", lv], {f"alpha_{lv}": lambda s: s["krippendorff_alpha"]["value"]})
@@ -101,12 +107,20 @@ RUNS: dict[str, list[tuple[list[str], dict[str, Any]]]] = {
             {
                 **{
                     q: (lambda s, f=f: s["icc"][f]["value"])
-                    for f, lab in zip(ICC_FORMS, ["ICC(1,1)", "ICC(2,1)", "ICC(3,1)", "ICC(1,k)", "ICC(2,k)", "ICC(3,k)"], strict=True)
+                    for f, lab in zip(
+                        ICC_FORMS,
+                        ["ICC(1,1)", "ICC(2,1)", "ICC(3,1)", "ICC(1,k)", "ICC(2,k)", "ICC(3,k)"],
+                        strict=True,
+                    )
                     for q in (lab, f"{lab}_3dp")
                 },
                 **{
                     f"CI_{lab}_{end}": (lambda s, f=f, i=i: s["icc"][f]["ci"][i])
-                    for f, lab in zip(ICC_FORMS, ["ICC(1,1)", "ICC(2,1)", "ICC(3,1)", "ICC(1,k)", "ICC(2,k)", "ICC(3,k)"], strict=True)
+                    for f, lab in zip(
+                        ICC_FORMS,
+                        ["ICC(1,1)", "ICC(2,1)", "ICC(3,1)", "ICC(1,k)", "ICC(2,k)", "ICC(3,k)"],
+                        strict=True,
+                    )
                     for i, end in enumerate(("low", "upp"))
                 },
                 "F_oneway": lambda s: s["icc"]["ICC1"]["F"],
@@ -194,7 +208,9 @@ def test_command_reproduces_published_value(
     exp = expected(case_id)[quantity]
     got = RUNS[case_id][run][1][quantity](case_outputs[(case_id, run)]["statistics"])
     assert got is not None, f"{case_id}: {quantity} is null"
-    assert abs(got - exp["value"]) <= exp["tol"], f"{case_id} {quantity}: {got} vs {exp['printed_as']}"
+    assert abs(got - exp["value"]) <= exp["tol"], (
+        f"{case_id} {quantity}: {got} vs {exp['printed_as']}"
+    )
 
 
 def test_fleiss_first_three_raters_through_the_command(tmp_path: Path) -> None:
@@ -205,7 +221,9 @@ def test_fleiss_first_three_raters_through_the_command(tmp_path: Path) -> None:
 
 
 def test_json_has_every_statistic_and_icc_form_without_nan(tmp_path: Path) -> None:
-    path = write_wide_csv(tmp_path / "a.csv", cases()["icc_shrout_fleiss1979_6x4"]["data"]["values"])
+    path = write_wide_csv(
+        tmp_path / "a.csv", cases()["icc_shrout_fleiss1979_6x4"]["data"]["values"]
+    )
     out = StringIO()
     call_command("irr", str(path), "--json", "--level", "interval", stdout=out)
     text = out.getvalue()
@@ -253,7 +271,9 @@ def test_long_format_gives_the_same_numbers_as_wide(tmp_path: Path) -> None:
 
 
 def test_bootstrap_is_reproducible_for_a_seed_and_fills_alpha_ci(tmp_path: Path) -> None:
-    path = write_wide_csv(tmp_path / "a.csv", cases()["krippendorff2011_4x12_missing"]["data"]["values"])
+    path = write_wide_csv(
+        tmp_path / "a.csv", cases()["krippendorff2011_4x12_missing"]["data"]["values"]
+    )
     a = irr_json(path, "--bootstrap", "300", "--seed", "7")
     b = irr_json(path, "--bootstrap", "300", "--seed", "7")
     c = irr_json(path, "--bootstrap", "300", "--seed", "8")
@@ -265,7 +285,9 @@ def test_bootstrap_is_reproducible_for_a_seed_and_fills_alpha_ci(tmp_path: Path)
 
 
 def test_bootstrap_covers_prevalence_and_bias_indices(tmp_path: Path) -> None:
-    path = write_wide_csv(tmp_path / "p.csv", ratings_rows(cases()["pabak_feinstein_cicchetti1990_A"]))
+    path = write_wide_csv(
+        tmp_path / "p.csv", ratings_rows(cases()["pabak_feinstein_cicchetti1990_A"])
+    )
     s = irr_json(path, "--categories", "+,-", "--bootstrap", "200", "--seed", "1")["statistics"]
     for name in ("prevalence_index", "bias_index"):
         lo, hi = s[name]["ci"]
@@ -273,7 +295,9 @@ def test_bootstrap_covers_prevalence_and_bias_indices(tmp_path: Path) -> None:
 
 
 def test_table_shows_band_words_as_descriptions(tmp_path: Path) -> None:
-    path = write_wide_csv(tmp_path / "a.csv", cases()["icc_shrout_fleiss1979_6x4"]["data"]["values"])
+    path = write_wide_csv(
+        tmp_path / "a.csv", cases()["icc_shrout_fleiss1979_6x4"]["data"]["values"]
+    )
     text = irr_text(path, "--level", "interval")
     assert "Koo & Li" in text and "Cicchetti" in text and "Landis & Koch" in text
     assert "ICC(A,1)" in text and "not pass/fail verdicts" in text
@@ -301,7 +325,9 @@ def _write(tmp_path: Path, text: str) -> Path:
         ("unit,A,B\n1,,\n2,,\n", [], "no ratings"),
     ],
 )
-def test_bad_input_fails_with_one_clear_message(tmp_path: Path, content: str, args: list[str], needle: str) -> None:
+def test_bad_input_fails_with_one_clear_message(
+    tmp_path: Path, content: str, args: list[str], needle: str
+) -> None:
     path = _write(tmp_path, content)
     with pytest.raises(CommandError) as err:
         call_command("irr", str(path), "--json", *args, stdout=StringIO())

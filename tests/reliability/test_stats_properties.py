@@ -15,7 +15,9 @@ SETTINGS = settings(max_examples=60, deadline=None)
 
 
 @hs.composite
-def ratings_tables(draw: hs.DrawFn, *, min_coders: int = 2, max_coders: int = 5, missing: bool = True) -> np.ndarray:
+def ratings_tables(
+    draw: hs.DrawFn, *, min_coders: int = 2, max_coders: int = 5, missing: bool = True
+) -> np.ndarray:
     """Units x coders integer labels 0..q-1, with -1 for missing when allowed."""
     n = draw(hs.integers(3, 25))
     k = draw(hs.integers(min_coders, max_coders))
@@ -52,7 +54,10 @@ def test_fleiss_with_two_coders_equals_scotts_pi(x: np.ndarray) -> None:
 
 
 @SETTINGS
-@given(ratings_tables(min_coders=2, max_coders=2), hs.sampled_from(["unweighted", "linear", "quadratic"]))
+@given(
+    ratings_tables(min_coders=2, max_coders=2),
+    hs.sampled_from(["unweighted", "linear", "quadratic"]),
+)
 def test_cohen_kappa_never_exceeds_one(x: np.ndarray, weights: str) -> None:
     res = st.cohen_kappa(as_labels(x), weights=weights)
     assert res.value is None or res.value <= 1 + 1e-12
@@ -60,7 +65,9 @@ def test_cohen_kappa_never_exceeds_one(x: np.ndarray, weights: str) -> None:
 
 @SETTINGS
 @given(hs.integers(2, 30), hs.integers(2, 6), hs.integers(2, 5), hs.data())
-def test_perfect_agreement_gives_one_wherever_defined(n: int, k: int, q: int, data: hs.DataObject) -> None:
+def test_perfect_agreement_gives_one_wherever_defined(
+    n: int, k: int, q: int, data: hs.DataObject
+) -> None:
     col = np.array(data.draw(hs.lists(hs.integers(0, q - 1), min_size=n, max_size=n)))
     x = np.repeat(col[:, None], k, axis=1)
     results = [
@@ -208,6 +215,19 @@ def test_cluster_bootstrap_is_seeded_and_covers_the_estimate() -> None:
     assert "clusters" in alpha.ci_method
 
 
+def test_interval_alpha_many_equals_krippendorff_interval() -> None:
+    rng = np.random.default_rng(4)
+    x = rng.poisson(3, size=(4, 40, 3)).astype(float)
+    x[rng.random(x.shape) < 0.15] = np.nan
+    x[3] = 2.0  # no variation: undefined
+    many = st.interval_alpha_many(x)
+    for i in range(3):
+        assert many[i] == pytest.approx(
+            st.krippendorff_alpha(x[i], level="interval").value, abs=1e-12
+        )
+    assert np.isnan(many[3])
+
+
 def test_icc_many_equals_icc_per_item() -> None:
     rng = np.random.default_rng(3)
     x = rng.normal(size=(5, 30, 3)) + rng.normal(size=(5, 30, 1))
@@ -223,14 +243,18 @@ def test_icc_many_equals_icc_per_item() -> None:
 def test_criterion_agreement_sensitivity_specificity_and_collapse() -> None:
     coded = ["secure"] * 8 + ["avoidant"] * 2 + ["preoccupied"] * 5 + ["secure"]
     aai = ["F"] * 8 + ["Ds"] * 2 + ["E"] * 4 + ["Ds", "U"]
-    res = st.criterion_agreement(coded, aai, criterion_map=st.AAI_TO_PACS, categories=["secure", "avoidant", "preoccupied"])
+    res = st.criterion_agreement(
+        coded, aai, criterion_map=st.AAI_TO_PACS, categories=["secure", "avoidant", "preoccupied"]
+    )
     assert res.n_units == 15 and res.n_excluded == 1
     assert res.confusion.tolist() == [[8, 0, 0], [0, 2, 0], [0, 1, 4]]
     assert res.per_class["avoidant"]["sensitivity"].value == pytest.approx(2 / 3)
     assert res.per_class["preoccupied"]["specificity"].value == pytest.approx(10 / 11)
     lo, hi = res.per_class["secure"]["sensitivity"].ci
     assert lo < 1 and hi == pytest.approx(1.0)  # Wilson stays inside [0, 1], unlike Wald
-    two = st.criterion_agreement(coded, aai, criterion_map=st.AAI_TO_PACS, collapse=st.SECURE_VS_INSECURE)
+    two = st.criterion_agreement(
+        coded, aai, criterion_map=st.AAI_TO_PACS, collapse=st.SECURE_VS_INSECURE
+    )
     assert two.categories == ("insecure", "secure") and two.kappa.value == pytest.approx(1.0)
     json.dumps(res.to_dict(), allow_nan=False)
 

@@ -139,7 +139,11 @@ def _gwet(case: dict[str, Any]) -> dict[str, Any]:
     put("conger", st.conger_kappa(x, categories=cats))
     put("bp", st.brennan_prediger(x, categories=cats), pe=False)
     alpha = st.krippendorff_alpha(x, categories=cats, se="gwet")
-    out["alpha"], out["alpha_pa"], out["alpha_pe"] = alpha.value, alpha.details["pa"], alpha.details["pe"]
+    out["alpha"], out["alpha_pa"], out["alpha_pe"] = (
+        alpha.value,
+        alpha.details["pa"],
+        alpha.details["pe"],
+    )
     for w in ("linear", "quadratic"):
         ac2 = st.gwet_ac1(x, categories=cats, weights=w)
         out[f"ac2_{w}"], out[f"ac2_{w}_se"] = ac2.value, ac2.se
@@ -213,7 +217,9 @@ def _full_precision() -> list[tuple[str, str, float]]:
 
 
 @pytest.mark.parametrize(("case_id", "quantity", "reference"), _full_precision())
-def test_library_matches_full_precision_reference(case_id: str, quantity: str, reference: float) -> None:
+def test_library_matches_full_precision_reference(
+    case_id: str, quantity: str, reference: float
+) -> None:
     got = COMPUTE[case_id](cases()[case_id])[quantity]
     assert got == pytest.approx(reference, abs=1e-6)
 

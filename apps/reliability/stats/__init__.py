@@ -7,7 +7,7 @@ values carry a reason instead of NaN. Formulas, CI methods and sources: docs/sta
 """
 
 from .agreement import bias_index, pabak, pabak_table, prevalence_index, table_indices
-from .alpha import LEVELS, alpha_core, gwet_alpha_se, krippendorff_alpha
+from .alpha import LEVELS, alpha_core, gwet_alpha_se, interval_alpha_many, krippendorff_alpha
 from .bands import cicchetti, describe, koo_li, koo_li_ci, krippendorff_band, landis_koch
 from .battery import agreement_battery, histograms
 from .bootstrap import BootstrapCI, bootstrap_ci, percentile_interval, resample_weights
@@ -77,6 +77,7 @@ __all__ = [
     "histograms",
     "icc",
     "icc_many",
+    "interval_alpha_many",
     "koo_li",
     "koo_li_ci",
     "krippendorff_alpha",

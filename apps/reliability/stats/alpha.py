@@ -222,3 +222,25 @@ def _marginals(counts: np.ndarray) -> np.ndarray:
     """Pairable-value frequencies n_c (ordinal metric needs them)."""
     c = np.asarray(counts, dtype=float)
     return c[c.sum(1) >= 2].sum(0)
+
+
+def interval_alpha_many(values: np.ndarray) -> np.ndarray:
+    """Interval alpha for many items from raw numbers (items, units, coders), NaN missing.
+
+    Closed form without a coincidence matrix, so continuous values and counts cost O(values):
+    sum_{i != j} (x_i - x_j)^2 = 2 (m S2 - S1^2) within a unit and over all pairable values.
+    Returns NaN where alpha is undefined (see :func:`krippendorff_alpha` for the reasons).
+    """
+    x = np.asarray(values, dtype=float)
+    ok = np.isfinite(x)
+    m = ok.sum(-1)
+    pair = m >= 2
+    xz = np.where(ok & pair[..., None], x, 0.0)
+    s1, s2 = xz.sum(-1), (xz**2).sum(-1)
+    within = np.where(pair, 2.0 * (m * s2 - s1**2) / np.where(pair, m - 1.0, 1.0), 0.0).sum(-1)
+    n = np.where(pair, m, 0).sum(-1).astype(float)
+    t1, t2 = s1.sum(-1), s2.sum(-1)
+    total = 2.0 * (n * t2 - t1**2)
+    bad = (n < 2) | (total <= 1e-12 * np.maximum(n * t2, 1e-300))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(bad, np.nan, 1.0 - (n - 1.0) * within / np.where(bad, 1.0, total))

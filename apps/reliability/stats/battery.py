@@ -50,6 +50,8 @@ def as_codes(codes: Any, n_categories: int | None = None) -> tuple[np.ndarray, i
         raise ValueError(f"codes must be (items, units, coders), got shape {arr.shape}")
     if arr.dtype.kind == "f":
         arr = np.where(np.isnan(arr), -1, arr)
+        if not np.array_equal(arr, np.round(arr)):
+            raise ValueError("codes must be whole numbers (category indices)")
     if arr.dtype != np.int8:
         arr = arr.astype(np.int8)
     arr = np.where(arr < 0, np.int8(-1), arr) if (arr < -1).any() else arr

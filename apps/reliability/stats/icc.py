@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
+from .categories import is_missing
 from .results import ItemResults, StatResult, item_results
 
 FORMS: dict[str, tuple[str, str]] = {
@@ -178,14 +179,11 @@ def icc_many(ratings: np.ndarray, conf: float = 0.95) -> dict[str, ItemResults]:
 
 def icc(ratings: Any, conf: float = 0.95) -> dict[str, StatResult]:
     """All six ICC forms for one units x coders table (NaN/None missing: incomplete units dropped)."""
-    x = (
-        np.array(
-            [[np.nan if v is None or v == "" else float(v) for v in row] for row in ratings],
-            dtype=float,
-        )
-        if not isinstance(ratings, np.ndarray)
-        else np.asarray(ratings, dtype=float)
-    )
+    if isinstance(ratings, np.ndarray) and ratings.dtype.kind in "fiu":
+        x = np.asarray(ratings, dtype=float)
+    else:
+        rows = [[np.nan if is_missing(v) else float(v) for v in row] for row in ratings]
+        x = np.array(rows, dtype=float)
     if x.ndim != 2 or x.shape[0] == 0:
         und = StatResult.undefined(FEW_UNITS)
         return dict.fromkeys(FORMS, und)

@@ -21,13 +21,17 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("file", help="CSV with a header; an empty cell is a missing rating")
         parser.add_argument("--long", action="store_true", help="columns unit,coder,value")
-        parser.add_argument("--level", choices=LEVELS, default="nominal", help="level of measurement")
+        parser.add_argument(
+            "--level", choices=LEVELS, default="nominal", help="level of measurement"
+        )
         parser.add_argument("--categories", help="category order, comma-separated, e.g. a,b,c")
         parser.add_argument(
             "--bootstrap", type=int, default=0, metavar="N", help="bootstrap replicates for CIs"
         )
         parser.add_argument("--seed", type=int, help="random seed for the bootstrap")
-        parser.add_argument("--json", action="store_true", dest="as_json", help="print one JSON object")
+        parser.add_argument(
+            "--json", action="store_true", dest="as_json", help="print one JSON object"
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:

@@ -1,0 +1,17 @@
+from django.contrib import admin
+from simple_history.admin import SimpleHistoryAdmin
+
+from apps.assignments.models import Assignment
+
+
+@admin.register(Assignment)
+class AssignmentAdmin(SimpleHistoryAdmin):
+    list_display = ["transcript", "coding_system", "coder", "purpose", "state", "due_date"]
+    list_filter = ["project", "purpose", "state", "coding_system"]
+    search_fields = ["coder__email", "transcript__session__case__code"]
+    history_list_display = ["state"]
+
+    def has_change_permission(self, request, obj=None):
+        # Codings change through the coding page and its services, which keep the audit
+        # history complete; the admin shows them read-only.
+        return False
