@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 from django.db import transaction
@@ -41,11 +42,14 @@ MAX_CODEBOOK_BYTES = 2 * 1024 * 1024
 
 def shipped_codebook_specs() -> dict[str, CodebookSpec]:
     """The coding systems we ship, keyed by the choice a lead makes when creating a project."""
-    specs = {}
-    for choice, filename in SHIPPED_FILES.items():
-        path = SHIPPED_DIR / filename
-        specs[choice] = load_codebook(path.read_bytes(), filename=filename)
-    return specs
+    return {choice: _shipped_spec(choice) for choice in SHIPPED_FILES}
+
+
+@functools.cache
+def _shipped_spec(choice: str) -> CodebookSpec:
+    # Parsed once per process: the files ship with the code, and parsing them is slow.
+    filename = SHIPPED_FILES[choice]
+    return load_codebook((SHIPPED_DIR / filename).read_bytes(), filename=filename)
 
 
 def codebook_parse_file(*, filename: str, content: bytes) -> CodebookSpec:
@@ -164,10 +168,9 @@ def coding_system_import_file(
 
 
 def coding_system_install_shipped(*, project: Project, key: str, by=None) -> CodingSystem:
-    specs = shipped_codebook_specs()
-    if key not in specs:
+    if key not in SHIPPED_FILES:
         raise DomainError(f"No shipped coding system called {key!r}.")
-    return coding_system_import(project=project, spec=specs[key], by=by)
+    return coding_system_import(project=project, spec=_shipped_spec(key), by=by)
 
 
 def coding_system_is_in_use(system: CodingSystem) -> bool:

@@ -21,6 +21,9 @@ from apps.reliability.stats import (
     krippendorff_alpha,
 )
 from apps.reliability.stats.bands import describe
+from apps.reliability.stats.results import StatResult
+
+NO_SESSIONS = "no session was coded by two or more of these coders"
 
 OCCURRENCE_STATS = (
     "percent_agreement",
@@ -139,10 +142,18 @@ def _frequency(codes, clusters, n_sessions, items, scales, conf) -> dict:
 def _ratings(values: np.ndarray, items: list[dict], conf: float) -> list[dict]:
     rows = _icc_rows(values, items, conf) if len(items) else []
     for i, item in enumerate(items):
-        table = values[i] if values.size else np.zeros((0, 0))
+        table = values[i] if values.size else np.zeros((0, values.shape[-1]))
         categories = list(range(item["min_value"], item["max_value"] + 1))
         cells = [[None if np.isnan(v) else int(v) for v in row] for row in table]
         stats: dict[str, Any] = {}
+        if not cells:
+            none = StatResult.undefined(NO_SESSIONS)
+            names = ["krippendorff_alpha_ordinal", "krippendorff_alpha_interval"]
+            if table.shape[1] == 2:
+                names += ["cohen_kappa_linear", "cohen_kappa_quadratic"]
+            rows[i]["statistics"] = {name: _stat(none) for name in names}
+            rows[i]["level"], rows[i]["n_units"] = item["level"], 0
+            continue
         if table.shape[1:] == (2,):
             for weights in ("linear", "quadratic"):
                 stats[f"cohen_kappa_{weights}"] = _stat(
@@ -164,13 +175,14 @@ def _classification(codes: np.ndarray, classifications: list[dict], conf: float)
         labels = [x["code"] for x in c["categories"]]
         table = codes[i]
         cells = [[labels[v] if v >= 0 else None for v in row] for row in table]
-        battery = agreement_battery(table[None], n_categories=len(labels), conf=conf)
-        stats = {
-            k: _stat(battery[k][0])
-            for k in ("percent_agreement", "cohen_kappa", "fleiss_kappa", "krippendorff_alpha",
-                      "gwet_ac1")
-            if k in battery
-        }
+        names = ("percent_agreement", "cohen_kappa", "fleiss_kappa", "krippendorff_alpha",
+                 "gwet_ac1")
+        if table.shape[0] == 0 or table.shape[1] < 2:
+            none = StatResult.undefined(NO_SESSIONS)
+            stats = {k: _stat(none) for k in names}
+        else:
+            battery = agreement_battery(table[None], n_categories=len(labels), conf=conf)
+            stats = {k: _stat(battery[k][0]) for k in names if k in battery}
         confusion = None
         if table.shape[1] == 2:
             both = (table[:, 0] >= 0) & (table[:, 1] >= 0)

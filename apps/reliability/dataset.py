@@ -119,6 +119,13 @@ def load_dataset(*, coding_system: CodingSystem, project_id: int, filter: dict) 
         coded=coded,
     )
     if not rows:
+        # Keep one entry per item so every statistic reports "undefined" with its reason.
+        turn_n = sum(m["unit"] != Unit.SEGMENT for m in markers)
+        data.turn_codes = np.zeros((turn_n, 0, 0), np.int8)
+        data.segment_codes = np.zeros((len(markers) - turn_n, 0, 0), np.int8)
+        data.session_ratings = np.zeros((sum(i["level"] == "session" for i in items), 0, 0))
+        data.segment_ratings = np.zeros((sum(i["level"] == "segment" for i in items), 0, 0))
+        data.classification_codes = np.zeros((len(classifications), 0, 0), np.int8)
         return data
     assignment_ids = list(assignment_slot)
     slot = np.zeros((max(assignment_ids) + 1, 2), np.int64)
