@@ -251,6 +251,7 @@ def coding_notes_set(
     *, assignment: Assignment, notes: str, base_revision: int | None = None
 ) -> int:
     revision = assignment_touch(assignment=assignment, base_revision=base_revision)
-    Assignment.objects.filter(pk=assignment.pk).update(notes=notes)
     assignment.notes = notes
+    # save() rather than update(), so the audit history records the notes' before and after.
+    assignment.save(update_fields=["notes"])
     return revision

@@ -28,6 +28,7 @@ from apps.transcripts.models import (
     Turn,
 )
 from apps.transcripts.parsing import (
+    DEFAULT_SPEAKER_PREFIXES,
     ImportIssue,
     ManifestRow,
     ParsedTranscript,
@@ -61,6 +62,7 @@ class SessionMeta:
     psq_therapist_rupture: bool | None = None
     psq_patient_intensity: int | None = None
     psq_therapist_intensity: int | None = None
+    speaker_prefixes: dict[str, str] | None = None
 
     @classmethod
     def from_manifest(cls, row: ManifestRow) -> SessionMeta:
@@ -79,6 +81,7 @@ class SessionMeta:
             psq_therapist_rupture=row.psq_therapist_rupture,
             psq_patient_intensity=row.psq_patient_intensity,
             psq_therapist_intensity=row.psq_therapist_intensity,
+            speaker_prefixes=row.speaker_prefixes,
         )
 
 
@@ -173,8 +176,15 @@ def transcripts_import(
 
     parsed: dict[str, ParsedTranscript] = {}
     for name, content in files:
+        # A manifest row's own speaker labels are laid over the batch's (or the default) map.
+        row_prefixes = metas[name].speaker_prefixes if name in metas else None
+        prefixes = (
+            {**(speaker_prefixes or DEFAULT_SPEAKER_PREFIXES), **row_prefixes}
+            if row_prefixes
+            else speaker_prefixes
+        )
         try:
-            parsed[name] = parse_transcript(name, content, speaker_prefixes=speaker_prefixes)
+            parsed[name] = parse_transcript(name, content, speaker_prefixes=prefixes)
         except TranscriptImportError as exc:
             issues.extend(exc.issues)
 

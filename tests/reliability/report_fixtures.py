@@ -108,10 +108,12 @@ def classification_rows(table: list[list[int]], categories: list[str], coders: l
         for j, count in enumerate(row):
             for _ in range(count):
                 case = f"K{session:03d}"
-                rows.append(f"{case},1,{coders[0]},worked-examples:1,classification,,klass,"
-                            f"{categories[i]},")
-                rows.append(f"{case},1,{coders[1]},worked-examples:1,classification,,klass,"
-                            f"{categories[j]},")
+                rows.append(
+                    f"{case},1,{coders[0]},worked-examples:1,classification,,klass,{categories[i]},"
+                )
+                rows.append(
+                    f"{case},1,{coders[1]},worked-examples:1,classification,,klass,{categories[j]},"
+                )
                 session += 1
     return rows, session
 

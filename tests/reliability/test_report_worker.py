@@ -45,8 +45,19 @@ def celery_worker_process(django_db_setup, settings):
     )
     env["RELIABILITY_DEBOUNCE_SECONDS"] = "0"
     process = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "coding_platform", "worker", "--pool=solo",
-         "--loglevel=INFO", "--without-heartbeat", "--without-gossip", "--without-mingle"],
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "coding_platform",
+            "worker",
+            "--pool=solo",
+            "--loglevel=INFO",
+            "--without-heartbeat",
+            "--without-gossip",
+            "--without-mingle",
+        ],
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,
@@ -91,8 +102,11 @@ def _project_with_codings(settings):
 
     # Import as unsubmitted work, so the test can submit through the service.
     codings_import_csv(
-        project=project, filename="c.csv", content=(header + "\n".join(rows)).encode(),
-        by=lead, submit=False,
+        project=project,
+        filename="c.csv",
+        content=(header + "\n".join(rows)).encode(),
+        by=lead,
+        submit=False,
     )
     return case, project, system, lead
 

@@ -17,8 +17,12 @@ from tests.reliability.report_fixtures import (
 
 pytestmark = pytest.mark.django_db
 
-CODERS = ["rater.one@example.org", "rater.two@example.org", "rater.three@example.org",
-          "rater.four@example.org"]
+CODERS = [
+    "rater.one@example.org",
+    "rater.two@example.org",
+    "rater.three@example.org",
+    "rater.four@example.org",
+]
 
 
 def _run(project, system, lead, **kwargs):
@@ -62,8 +66,14 @@ def test_session_rating_icc_matches_shrout_and_fleiss_1979():
     report = _run(project, system, lead)
 
     icc = report.results["overall"]["ratings"]["session"][0]["icc"]
-    for form, quantity in [("ICC1", "ICC(1,1)"), ("ICC2", "ICC(2,1)"), ("ICC3", "ICC(3,1)"),
-                           ("ICC1k", "ICC(1,k)"), ("ICC2k", "ICC(2,k)"), ("ICC3k", "ICC(3,k)")]:
+    for form, quantity in [
+        ("ICC1", "ICC(1,1)"),
+        ("ICC2", "ICC(2,1)"),
+        ("ICC3", "ICC(3,1)"),
+        ("ICC1k", "ICC(1,k)"),
+        ("ICC2k", "ICC(2,k)"),
+        ("ICC3k", "ICC(3,k)"),
+    ]:
         value, tol = expected(case, quantity)
         assert icc[form]["value"] == pytest.approx(value, abs=tol), form
         assert icc[form]["n_units"] == 6
@@ -85,8 +95,9 @@ def test_a_filter_on_coders_is_stored_and_applied():
     assert report.filter == {"coders": [users[0].pk, users[2].pk]}
     # coder three coded nothing: no double-coded session remains
     assert report.results["n_sessions"] == 0
-    assert report.results["overall"]["classification"][0]["statistics"]["cohen_kappa"][
-        "value"] is None
+    assert (
+        report.results["overall"]["classification"][0]["statistics"]["cohen_kappa"]["value"] is None
+    )
 
 
 def test_a_finished_report_is_never_recomputed():
@@ -156,9 +167,12 @@ def test_reports_api_starts_lists_and_reads_reports_for_members_only():
 
     coder = APIClient()
     coder.force_authenticate(users[0])
-    assert coder.post(
-        reverse("api-reports", args=[project.pk]), {"coding_system": system.pk}, format="json"
-    ).status_code == 403
+    assert (
+        coder.post(
+            reverse("api-reports", args=[project.pk]), {"coding_system": system.pk}, format="json"
+        ).status_code
+        == 403
+    )
 
     from django.contrib.auth import get_user_model
 

@@ -14,9 +14,12 @@ import docx.shared
 import pytest
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from apps.transcripts.parsing import (
     DEFAULT_SPEAKER_PREFIXES,
+    FORMATS,
     MAX_MANIFEST_BYTES,
     MAX_TRANSCRIPT_BYTES,
     SPEAKER_ROLES,
@@ -250,7 +253,12 @@ def test_malformed_times_are_refused(written):
 
 
 def test_times_in_messages_show_milliseconds_only_when_present():
-    assert (format_seconds(83), format_seconds(3723.5)) == ("00:01:23", "01:02:03.5")
+    assert [format_seconds(s) for s in (83, 3723.5, 0.9996, 59.25)] == [
+        "00:01:23",
+        "01:02:03.5",
+        "00:00:01",
+        "00:00:59.25",
+    ]
 
 
 # --- speaker prefixes -------------------------------------------------------------------------
@@ -822,7 +830,13 @@ def test_vtt_with_one_empty_cue_reports_the_turn_without_text():
     assert (issue.line, issue.message) == (3, "the turn has no text")
 
 
-def test_a_150_cue_vtt_transcript_parses_under_10_ms():
+def test_a_vtt_block_starting_note_with_a_timing_line_is_a_cue_named_note():
+    transcript = parse("WEBVTT\n\nNOTE 1\n00:00:01.000 --> 00:00:02.000\nT: hi\n", name="s.vtt")
+
+    assert [(t.text, t.line) for t in transcript.turns] == [("hi", 3)]
+
+
+def test_a_150_cue_vtt_transcript_parses_well_under_10_ms():
     cues = "".join(
         f"{i + 1}\n00:{i // 3:02d}:{i % 3 * 20:02d}.000 --> 00:{i // 3:02d}:{i % 3 * 20 + 15:02d}.000"
         f"\n<v {'Therapist' if i % 2 else 'Patient'}>Some words said in this turn, {i}.\n\n"
@@ -1088,9 +1102,13 @@ def test_unknown_repeated_and_missing_manifest_columns_are_named():
         ("", ",P1,1", "file", "file: the file name is required"),
         ("", "s1,,1", "case", "case: the case id is required"),
         ("", "s1,P1,", "session_number", "session_number: the session number is required"),
-        ("", "s1,P1,0", "session_number", "session_number: '0' is not a whole number of 1 or more"),
-        ("", "s1,P1,1.5", "session_number", "session_number: '1.5' is not a whole number of 1 or more"),
+        ("", "s1,P1,0", "session_number", "session_number: '0' is not a whole number from 1 to 9999"),
+        ("", "s1,P1,1.5", "session_number", "session_number: '1.5' is not a whole number from 1 to 9999"),
         (",date", "s1,P1,1,15/03/2024", "date", "date: '15/03/2024' is not a date written YYYY-MM-DD, e.g. 2024-03-15"),
+        ("", "s1,P1,20240315", "session_number", "session_number: '20240315' is not a whole number from 1 to 9999"),
+        (",date", "s1,P1,1,20240315", "date", "date: '20240315' is not a date written YYYY-MM-DD, e.g. 2024-03-15"),
+        ("", f"s1,{'P' * 61},1", "case", "case: longer than 60 characters"),
+        (",therapist", f"s1,P1,1,{'x' * 101}", "therapist", "therapist: longer than 100 characters"),
         (",date", "s1,P1,1,2024-02-30", "date", "date: '2024-02-30' is not a date written YYYY-MM-DD, e.g. 2024-03-15"),
         (",modality", "s1,P1,1,pigeon", "modality", "modality: 'pigeon' is not one of in_person, video, phone, other"),
         (",aai_primary", "s1,P1,1,X", "aai_primary", "aai_primary: 'X' is not one of F, Ds, E, U, CC"),
@@ -1185,6 +1203,30 @@ def test_manifest_rows_are_still_checked_when_a_column_is_unknown():
     assert [(issue.line, issue.field) for issue in issues] == [(1, None), (2, "session_number")]
 
 
+def test_the_aai_of_a_case_must_agree_across_its_sessions():
+    issues = manifest_problems(
+        "file,case,session_number,aai_primary,aai_subclass\n"
+        "s1,P01,1,,\n"
+        "s2,P01,2,F,F3\n"
+        "s3,P01,3,F,\n"
+        "s4,p01,4,E,E2\n"
+        "s5,P02,1,E,\n"
+    )
+
+    assert lines_and_messages(issues) == [
+        (
+            5,
+            'aai_primary: case "p01" is E here but F on line 3; the AAI classifies the person, '
+            "so give one value per case",
+        ),
+        (
+            5,
+            'aai_subclass: case "p01" is E2 here but F3 on line 3; the AAI classifies the '
+            "person, so give one value per case",
+        ),
+    ]
+
+
 def test_manifest_problems_of_all_rows_are_reported_together():
     issues = manifest_problems("file,case,session_number\ns1,,1\ns2,P1,x\ns3,P1,2,extra\n")
 
@@ -1199,3 +1241,54 @@ def test_an_empty_manifest_is_refused(text, message):
     [issue] = manifest_problems(text)
 
     assert (issue.line, issue.message) == (None, message)
+
+
+# --- robustness -------------------------------------------------------------------------------
+
+_FUZZ_LINES = st.sampled_from(
+    [
+        "",
+        "WEBVTT",
+        "NOTE x",
+        "1",
+        "00:00:01.000 --> 00:00:02.000",
+        "00:00:03,000 --> 00:00:01,000",
+        "0:1 --> 0:2",
+        "-->",
+        "T: hello",
+        "<v Therapist>hi",
+        "<v >",
+        "[00:00:05] P: yes",
+        "(9:99) T: no",
+        "Interviewer: x",
+        "so: text",
+        "speaker,text,start,end",
+        "T,hi,1,2",
+        'P,"open quote',
+        "file,case,session_number",
+        "s1,P1,1",
+        "caf\u00e9 \u201cquoted\u201d",
+        "\ufeff\x00",
+    ]
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    lines=st.lists(_FUZZ_LINES, max_size=12),
+    format=st.sampled_from([*FORMATS, None]),
+    codec=st.sampled_from(["utf-8", "utf-16", "cp1252"]),
+)
+def test_any_input_is_either_read_or_refused_with_located_issues(lines, format, codec):
+    try:
+        content = "\n".join(lines).encode(codec)
+    except UnicodeEncodeError:
+        return
+    for read in (
+        lambda: parse_transcript("f.txt", content, format=format),
+        lambda: parse_manifest("m.csv", content),
+    ):
+        try:
+            read()
+        except TranscriptImportError as error:
+            assert all(issue.line is None or issue.line >= 1 for issue in error.issues)

@@ -346,13 +346,19 @@ def _bootstrap(
         "light_kappa": "kappa",
         "prevalence": "value",
     }
-    batch = max(1, int(2e7 // max(h.freq[..., 0, :].size * n_cl, 1)))
+    n_items, _, n_pat = h.freq.shape
+    q = h.n_categories
+    # Replicates per batch: the cores hold a few (batch, items, patterns, q) float arrays.
+    batch = max(1, int(4e6 // max(n_items * n_pat * q, 1)))
+    # Clusters first, so each batch is one BLAS product (batch x clusters) @ (clusters x rest).
+    freq_c = h.freq.transpose(1, 0, 2).reshape(n_cl, -1)
+    pairs_c = {k: v.transpose(1, 0, 2, 3).reshape(n_cl, -1) for k, v in h.pairs.items()}
     done = 0
     while done < n_boot:
         b = min(batch, n_boot - done)
         w, _ = cluster_weights(np.arange(n_cl), b, rng)
-        freq = np.einsum("bc,icp->bip", w, h.freq)
-        pairs = {k: np.einsum("bc,icxy->bixy", w, v) for k, v in h.pairs.items()}
+        freq = (w @ freq_c).reshape(b, n_items, n_pat)
+        pairs = {k: (w @ v).reshape(b, n_items, q, q) for k, v in pairs_c.items()}
         vals = _values(h, freq, pairs)
         for n in names:
             src = "brennan_prediger" if n == "pabak" and "pabak" not in vals else n

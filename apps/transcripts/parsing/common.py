@@ -98,9 +98,9 @@ class IssueCollector:
         return bool(self.issues)
 
 
-def fail(file: str, message: str, line: int | None = None) -> TranscriptImportError:
-    """Build the error for a problem that stops reading at once (size, encoding, file type)."""
-    return TranscriptImportError([ImportIssue(file, line, message)])
+def fail(file: str, message: str) -> TranscriptImportError:
+    """Build the error for a whole-file problem that stops reading at once (size, encoding)."""
+    return TranscriptImportError([ImportIssue(file, None, message)])
 
 
 # --- size -----------------------------------------------------------------------------------
@@ -204,8 +204,10 @@ class LineCounter:
         self._line = 1
 
     def line_at(self, offset: int) -> int:
-        """Return the line of an offset; counting resumes from the previous offset, so a whole
-        file costs one pass."""
+        """Return the line of an offset.
+
+        Counting resumes from the previous offset, so a whole file costs one pass.
+        """
         if offset < self._offset:
             self._offset, self._line = 0, 1
         self._line += self._text.count("\n", self._offset, offset)
@@ -245,11 +247,10 @@ def parse_seconds(value: str) -> float:
 
 def format_seconds(seconds: float) -> str:
     """Write seconds as hh:mm:ss, with milliseconds only when there are any, for messages."""
-    whole = int(seconds)
+    whole, millis = divmod(round(seconds * 1000), 1000)
     hours, rest = divmod(whole, 3600)
     minutes, secs = divmod(rest, 60)
     text = f"{hours:02d}:{minutes:02d}:{secs:02d}"
-    millis = round((seconds - whole) * 1000)
     return f"{text}.{millis:03d}".rstrip("0") if millis else text
 
 
@@ -317,8 +318,10 @@ def normalise_header(name: str) -> str:
 
 
 def sniff_delimiter(first_line: str) -> str:
-    """Pick the delimiter used in a header line: comma, semicolon or tab, whichever is most
-    frequent (comma on a tie). Excel writes semicolons where the decimal mark is a comma."""
+    """Pick the delimiter of a header line: the most frequent of comma, semicolon and tab.
+
+    Comma wins a tie. Excel writes semicolons where the decimal mark is a comma.
+    """
     return max((",", ";", "\t"), key=first_line.count)
 
 

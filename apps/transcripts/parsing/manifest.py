@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import re
 from collections.abc import Callable
@@ -64,6 +65,11 @@ _AAI_BY_KEY = {name.casefold(): name for name in AAI_CLASSES}
 _SUBCLASS_RE = re.compile(r"(?P<cls>f|ds|e)(?P<number>[1-9])(?P<letter>[ab]?)", re.IGNORECASE)
 
 PSQ_INTENSITY_MIN, PSQ_INTENSITY_MAX = 1, 5
+# A session number above this is a typing slip (a date, a case id), not a session.
+MAX_SESSION_NUMBER = 9999
+# Longest text the database stores for each column (Case.code, Session.therapist ...).
+MAX_LENGTHS = {"file": 255, "case": 60, "therapist": 100, "site": 100}
+_AAI_COLUMNS = ("aai_primary", "aai_secondary", "aai_subclass")
 _YES = frozenset({"yes", "y", "1", "true", "t"})
 _NO = frozenset({"no", "n", "0", "false", "f"})
 
@@ -125,6 +131,8 @@ def parse_manifest(
     manifest: list[ManifestRow] = []
     lines_by_file: dict[str, int] = {}
     lines_by_session: dict[tuple[str, int], int] = {}
+    # The AAI classifies the person, so every row of a case must agree (empty cells aside).
+    aai_by_case: dict[tuple[str, str], tuple[str, int]] = {}
     for number, cells in rows:
         if len(cells) > len(columns) and any(cell.strip() for cell in cells[len(columns) :]):
             issues.add(number, f"the row has {len(cells)} cells but the header has {len(columns)}")
@@ -153,6 +161,18 @@ def parse_manifest(
             )
         else:
             lines_by_session[session_key] = number
+        for column in _AAI_COLUMNS:
+            value = getattr(row, column)
+            earlier = aai_by_case.setdefault((session_key[0], column), (value, number))
+            if value and earlier[0] and value != earlier[0]:
+                issues.add(
+                    number,
+                    f'{column}: case "{row.case}" is {value} here but {earlier[0]} on line '
+                    f"{earlier[1]}; the AAI classifies the person, so give one value per case",
+                    column,
+                )
+            elif value and not earlier[0]:
+                aai_by_case[(session_key[0], column)] = (value, number)
         manifest.append(row)
 
     issues.raise_if_any()
@@ -172,23 +192,28 @@ def _read_row(number: int, values: dict[str, str], issues: IssueCollector) -> Ma
         problem("file", "the file name is required")
     if not case:
         problem("case", "the case id is required")
+    for column, limit in MAX_LENGTHS.items():
+        if len(values.get(column, "")) > limit:
+            problem(column, f"longer than {limit} characters")
 
     session_number = 0
     written = values.get("session_number", "")
     if not written:
         problem("session_number", "the session number is required")
-    elif not written.isascii() or not written.isdigit() or int(written) < 1:
-        problem("session_number", f"{written!r} is not a whole number of 1 or more")
+    elif not (written.isascii() and written.isdigit() and 1 <= int(written) <= MAX_SESSION_NUMBER):
+        problem(
+            "session_number", f"{written!r} is not a whole number from 1 to {MAX_SESSION_NUMBER}"
+        )
     else:
         session_number = int(written)
 
     date = None
     if written := values.get("date", ""):
-        try:
-            date = datetime.date.fromisoformat(written)
-        except ValueError:
-            date = None
-        if date is None or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", written):
+        # fromisoformat alone would also take 20240315 and 2024-W11-5.
+        if re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", written):
+            with contextlib.suppress(ValueError):  # e.g. 2024-02-30
+                date = datetime.date.fromisoformat(written)
+        if date is None:
             problem("date", f"{written!r} is not a date written YYYY-MM-DD, e.g. 2024-03-15")
 
     modality = ""

@@ -1,4 +1,8 @@
-"""The readers of each transcript format, turning decoded content into turns and issues."""
+"""The readers of each transcript format, turning decoded content into turns and issues.
+
+Each reader records every problem on the IssueCollector it is given and returns the turns it
+could read; parse_transcript raises once all checks have run.
+"""
 
 from __future__ import annotations
 
@@ -39,6 +43,8 @@ _TIME = r"[0-9]{1,3}(?::[0-9]{1,2}){1,2}(?:[.,][0-9]{1,3})?"
 _LEADING_TIME_RE = re.compile(
     rf"\[\s*(?P<bracketed>{_TIME})\s*\]\s*|\(\s*(?P<paren>{_TIME})\s*\)\s*|(?P<bare>{_TIME})\s+"
 )
+# WordprocessingML names, for reading paragraph text straight from the XML (see
+# _docx_paragraph_texts).
 _W_P, _W_R, _W_T, _W_TAB, _W_BR, _W_CR, _W_TYPE = (
     qn(f"w:{name}") for name in ("p", "r", "t", "tab", "br", "cr", "type")
 )

@@ -13,7 +13,6 @@ _SPEAKER_RE = re.compile(
     r"(?P<label>[^\W\d_][\w.'’-]*(?:[ \t]+[\w.'’-]+){0,3})[ \t]*:(?:[ \t]+|$)(?P<text>.*)",
     re.DOTALL,
 )
-_MAX_LABEL_LENGTH = 40
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +87,7 @@ def check_turns(turns: list[ParsedTurn], issues: IssueCollector) -> None:
 def speaker_role_or_issue(
     label: str, speakers: SpeakerMap, issues: IssueCollector, line: int
 ) -> str | None:
+    """Return the role of a speaker label, or report why it has none and return None."""
     if len(label) > MAX_SPEAKER_LABEL_LENGTH:
         issues.add(
             line, f"the speaker label is over {MAX_SPEAKER_LABEL_LENGTH} characters", "speaker"
@@ -117,7 +117,7 @@ def split_speaker(
     that do not look like one (see _looks_like_speaker) unless a speaker is `expected` there.
     """
     match = _SPEAKER_RE.match(text)
-    if match is None or len(match["label"]) > _MAX_LABEL_LENGTH:
+    if match is None or len(match["label"]) > MAX_SPEAKER_LABEL_LENGTH:
         return None
     label = match["label"]
     role = speakers.role_for(label)
