@@ -195,7 +195,7 @@ def count_rows(out_path: str) -> None:
 
 def client_worker(args) -> dict:
     """One process driving several coders (threads), each with its own keep-alive connection."""
-    port, coders, seconds, pace, seed = args
+    port, coders, seconds, pace, seed, part = args
     results = {"latencies": [], "ok": 0, "errors": 0, "error_samples": []}
     lock = threading.Lock()
     deadline = time.monotonic() + seconds
@@ -203,9 +203,14 @@ def client_worker(args) -> dict:
     def run(coder, index):
         rng = random.Random(seed * 1000 + index)
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        combos = [(m, t) for t in coder["turns"] for m in coder["markers"]]
+        # Each load codes its own half of the (marker, turn) pairs, so every acknowledged
+        # save is a new row and the row count can prove that none was lost.
+        combos = [(m, t) for t in coder["turns"] for m in coder["markers"]][part::2]
         rng.shuffle(combos)
-        revision = 0
+        conn.request("GET", f"/api/assignments/{coder['assignment']}/coding/",
+                     headers={"Authorization": f"Token {coder['token']}"})
+        response = conn.getresponse()
+        revision = json.loads(response.read())["revision"]
         n = 0
         if pace:
             time.sleep(rng.uniform(0, pace))
@@ -254,11 +259,13 @@ def client_worker(args) -> dict:
     return results
 
 
-def run_load(port: int, coders: list[dict], seconds: float, pace: float, processes: int) -> dict:
+def run_load(
+    port: int, coders: list[dict], seconds: float, pace: float, processes: int, part: int
+) -> dict:
     groups = [coders[i::processes] for i in range(processes)]
     with multiprocessing.Pool(processes) as pool:
         parts = pool.map(
-            client_worker, [(port, g, seconds, pace, i) for i, g in enumerate(groups)]
+            client_worker, [(port, g, seconds, pace, i, part) for i, g in enumerate(groups)]
         )
     latencies = [x for p in parts for x in p["latencies"]]
     return {
@@ -283,6 +290,8 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--web-workers", type=int, default=5)
     parser.add_argument("--load-processes", type=int, default=5)
+    parser.add_argument("--worker-class", default="gthread")
+    parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--out", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -322,7 +331,8 @@ def main() -> None:
             gunicorn = subprocess.Popen(
                 [sys.executable, "-m", "gunicorn", "coding_platform.wsgi",
                  "--bind", f"127.0.0.1:{port}", "--workers", str(args.web_workers),
-                 "--worker-class", "gthread", "--threads", "4", "--keep-alive", "30",
+                 "--worker-class", args.worker_class, "--threads", str(args.threads),
+                 "--keep-alive", "30",
                  "--log-level", "warning"],
                 env=env, cwd=ROOT, start_new_session=True,
             )
@@ -338,8 +348,8 @@ def main() -> None:
                 ("saturation: 50 clients saving back to back", 0.0),
             ]
             total_ok = 0
-            for label, pace in loads:
-                result = run_load(port, coders, args.seconds, pace, args.load_processes)
+            for part, (label, pace) in enumerate(loads):
+                result = run_load(port, coders, args.seconds, pace, args.load_processes, part)
                 total_ok += result["ok"]
                 subprocess.run(
                     [sys.executable, __file__, "--child", "count", "--out", str(out)],

@@ -6,13 +6,13 @@ revision, and every row change is kept by django-simple-history (who, when, befo
 
 from __future__ import annotations
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 
 from apps.annotations.models import ClassificationValue, MarkerApplication, RatingValue
 from apps.assignments.models import Assignment
 from apps.assignments.services import assignment_touch
 from apps.codebooks.models import Category, Classification, Level, Marker, RatingItem, Unit
-from apps.projects.errors import ConflictError, DomainError, NotFoundError
+from apps.projects.errors import DomainError, NotFoundError
 from apps.transcripts.models import Segment, Turn
 
 ROLE_FOR_UNIT = {Unit.PATIENT_TURN: "patient", Unit.THERAPIST_TURN: "therapist"}
@@ -136,11 +136,9 @@ def marker_apply(
         value_max=marker.rating_max,
         note=note,
     )
-    try:
-        with transaction.atomic():
-            application.save()
-    except IntegrityError:
-        raise ConflictError("That marker was just applied to this unit in another tab.") from None
+    # assignment_touch's UPDATE holds the assignment's row lock until commit, so no other
+    # write to this coding can slip in between the existence check above and this insert.
+    application.save()
     return application, revision
 
 

@@ -207,6 +207,16 @@ def access_assignment(
     """
     from apps.assignments.models import Assignment
 
+    if for_edit and not manage and user.is_authenticated:
+        # Fast path for the coder's own saves (the hot path of the coding page): one query
+        # proves the assignment is theirs and that they are still a member of its project.
+        own = (
+            Assignment.objects.select_related("coding_system")
+            .filter(pk=assignment_id, coder_id=user.pk, project__memberships__user_id=user.pk)
+            .first()
+        )
+        if own is not None:
+            return own
     project_id = _project_of(Assignment, assignment_id)
     membership = membership_for(user, project_id)
     assignment = (
