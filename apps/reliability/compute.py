@@ -99,15 +99,23 @@ def _occurrence(
 
 
 def _session_counts(codes: np.ndarray, clusters: np.ndarray, n_sessions: int) -> np.ndarray:
-    """Per-session marker frequencies (n_items, n_sessions, n_coders), NaN where not coded."""
+    """Per-session marker frequencies (n_items, n_sessions, n_coders), NaN where not coded.
+
+    Units arrive grouped by session (the loader orders them), so each session is one
+    contiguous run and np.add.reduceat sums it without a Python loop.
+    """
     n_items, _, n_coders = codes.shape
-    present = (codes == 1).astype(np.float64)
-    counted = (codes >= 0).astype(np.float64)
-    counts = np.zeros((n_items, n_sessions, n_coders))
-    seen = np.zeros((n_items, n_sessions, n_coders))
-    np.add.at(counts, (slice(None), clusters, slice(None)), present)
-    np.add.at(seen, (slice(None), clusters, slice(None)), counted)
-    return np.where(seen > 0, counts, np.nan)
+    out = np.full((n_items, n_sessions, n_coders), np.nan)
+    if codes.shape[1] == 0:
+        return out
+    order = np.argsort(clusters, kind="stable")
+    if np.any(order != np.arange(len(order))):
+        codes, clusters = codes[:, order], clusters[order]
+    starts = np.flatnonzero(np.r_[True, clusters[1:] != clusters[:-1]])
+    present = np.add.reduceat(codes == 1, starts, axis=1, dtype=np.int32)
+    seen = np.add.reduceat(codes >= 0, starts, axis=1, dtype=np.int32)
+    out[:, clusters[starts], :] = np.where(seen > 0, present, np.nan)
+    return out
 
 
 def _icc_rows(values: np.ndarray, items: list[dict], conf: float) -> list[dict]:
@@ -215,7 +223,7 @@ def compute_results(
     segment_items = [i for i in dataset.rating_items if i["level"] == "segment"]
     n_sessions = len(dataset.sessions)
 
-    def level_block(coder_slice: slice | list[int]) -> dict:
+    def level_block(coder_slice: slice | list[int], *, frequencies: bool = True) -> dict:
         turn = dataset.turn_codes[..., coder_slice] if dataset.turn_codes.size else dataset.turn_codes
         seg = (
             dataset.segment_codes[..., coder_slice]
@@ -233,7 +241,7 @@ def compute_results(
                                     dataset.scales, conf),
                 "segments": _frequency(seg, dataset.segment_session, n_sessions,
                                        segment_markers, dataset.scales, conf),
-            },
+            } if frequencies else None,
             "ratings": {
                 "session": _ratings(
                     dataset.session_ratings[..., coder_slice]
@@ -259,7 +267,7 @@ def compute_results(
         shared = int(np.sum(dataset.coded[:, a] & dataset.coded[:, b]))
         if shared == 0:
             continue
-        block = level_block([a, b])
+        block = level_block([a, b], frequencies=False)
         pairs.append(
             {
                 "coders": [dataset.coders[a]["email"], dataset.coders[b]["email"]],
