@@ -24,7 +24,7 @@ from apps.codebooks.models import CodingSystem, Level, Unit
 from apps.projects.errors import ImportFailed
 from apps.projects.models import Membership, Project
 from apps.transcripts.models import Session, Turn
-from apps.transcripts.parsing import decode_bytes
+from apps.transcripts.parsing import TranscriptImportError, decode_bytes
 from apps.transcripts.segmentation import derive_segments
 
 REQUIRED = ("case", "session", "coder", "coding_system", "kind", "item")
@@ -92,7 +92,15 @@ def codings_import_csv(
     """Check and import a codings CSV; raise ImportFailed listing every problem by line."""
     if len(content) > MAX_BYTES:
         raise ImportFailed(f"{filename}: the file is larger than {MAX_BYTES // 1024 // 1024} MB.")
-    text, _ = decode_bytes(content, filename=filename)
+    try:
+        text, _ = decode_bytes(content, filename=filename)
+    except TranscriptImportError as exc:
+        raise _failed(
+            [
+                {"file": i.file, "line": i.line, "field": i.field, "message": i.message}
+                for i in exc.issues
+            ]
+        ) from None
     reader = csv.DictReader(io.StringIO(text))
     header = [h.strip().lower() for h in (reader.fieldnames or [])]
     problems: list[dict] = []
@@ -113,7 +121,10 @@ def codings_import_csv(
     catalogue = _Catalogue(project)
     groups: dict[tuple, _Group] = {}
     seen_units: set[tuple] = set()
-    for line, raw in enumerate(reader, start=2):
+    for raw in reader:
+        # The line the row starts on: the reader skips blank lines, and a quoted cell may
+        # span lines, so counting rows would point at the wrong line.
+        line = reader.line_num - sum(v.count("\n") for v in raw.values() if isinstance(v, str))
         row = {k: (v or "").strip() for k, v in raw.items() if k is not None}
         if not any(row.values()):
             continue
@@ -318,6 +329,7 @@ def _check_existing(groups: dict[tuple, _Group], filename: str) -> list[dict]:
             existing.state == State.SUBMITTED
             or existing.marker_applications.exists()
             or existing.ratings.exists()
+            or existing.classification_values.exists()
         ):
             problems.append(
                 {

@@ -133,6 +133,10 @@ class AssignmentListView(APIView):
         for name in ("transcript", "coder", "state"):
             value = request.query_params.get(name)
             if value:
+                if name != "state" and not value.isdigit():
+                    raise DomainError(
+                        f"{name} must be an id.", details={name: ["A whole number is required."]}
+                    )
                 qs = qs.filter(**{f"{name}_id" if name != "state" else name: value})
         return Response(AssignmentSerializer(_assignments(qs), many=True).data)
 

@@ -233,3 +233,5 @@ def assignment_record_position(*, assignment: Assignment, position: int) -> None
     Assignment.objects.filter(pk=assignment.pk).update(
         last_position=position, visited_positions=visited
     )
+    # Keep the instance in step, or the next call from it would forget these positions.
+    assignment.last_position, assignment.visited_positions = position, visited

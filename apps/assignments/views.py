@@ -9,6 +9,7 @@ from django.views.decorators.http import require_POST
 
 from apps.annotations.importer import codings_import_csv
 from apps.assignments import services
+from apps.assignments.models import Purpose, State
 from apps.assignments.selectors import assignments_for_coder
 from apps.codebooks.models import CodingSystem
 from apps.projects.access import access_assignment, access_project_manage, access_transcript
@@ -21,6 +22,9 @@ User = get_user_model()
 def mine(request):
     """The coder's home: my assignments across projects, with progress."""
     rows = assignments_for_coder(request.user)
+    for row in rows:
+        row["state_label"] = State(row["state"]).label
+        row["purpose_label"] = Purpose(row["purpose"]).label
     open_rows = [r for r in rows if r["state"] != "submitted"]
     done_rows = [r for r in rows if r["state"] == "submitted"]
     return render(request, "assignments/mine.html", {"open_rows": open_rows, "done_rows": done_rows})

@@ -234,6 +234,11 @@ def access_assignment(
     return assignment
 
 
+def can_see_criteria(membership: Membership) -> bool:
+    """Criterion labels (AAI, PSQ) stay hidden from coders and trainees: they code blind."""
+    return membership.role in MANAGING_ROLES | {Role.VIEWER}
+
+
 def can_manage(membership: Membership) -> bool:
     return membership.role in MANAGING_ROLES
 

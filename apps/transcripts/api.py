@@ -15,6 +15,8 @@ from apps.projects.access import (
     access_project_manage,
     access_session,
     access_transcript,
+    can_see_criteria,
+    membership_for,
     visible_cases,
     visible_sessions,
     visible_transcripts,
@@ -31,6 +33,27 @@ class CaseSerializer(serializers.ModelSerializer):
         model = Case
         fields = ["id", "code", "aai_primary", "aai_secondary", "aai_subclass", "created_at"]
         read_only_fields = ["id", "created_at"]
+
+
+class BlindCaseSerializer(serializers.ModelSerializer):
+    """A case as coders see it: no AAI labels (they code blind to the criterion)."""
+
+    class Meta:
+        model = Case
+        fields = ["id", "code", "created_at"]
+        read_only_fields = fields
+
+
+CRITERION_FIELDS = (
+    "psq_patient_rupture",
+    "psq_therapist_rupture",
+    "psq_patient_intensity",
+    "psq_therapist_intensity",
+)
+
+
+def _case_serializer(membership):
+    return CaseSerializer if can_see_criteria(membership) else BlindCaseSerializer
 
 
 class SessionSerializer(serializers.ModelSerializer):
@@ -57,10 +80,13 @@ class SessionSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = ["id", "transcript_id", "has_recording"]
 
-    def __init__(self, *args, project_id=None, **kwargs):
+    def __init__(self, *args, project_id=None, blind=False, **kwargs):
         super().__init__(*args, **kwargs)
         if project_id is not None:
             self.fields["case"].queryset = Case.objects.filter(project_id=project_id)
+        if blind:
+            for name in CRITERION_FIELDS:
+                self.fields.pop(name)
 
     def get_transcript_id(self, session) -> int | None:
         transcript = getattr(session, "transcript", None)
@@ -135,7 +161,8 @@ class CaseListView(APIView):
     @extend_schema(responses=CaseSerializer(many=True), summary="Cases of a project")
     def get(self, request, project_id: int):
         membership = access_project(request.user, project_id)
-        return Response(CaseSerializer(visible_cases(request.user, membership), many=True).data)
+        cases = visible_cases(request.user, membership)
+        return Response(_case_serializer(membership)(cases, many=True).data)
 
     @extend_schema(request=CaseSerializer, responses={201: CaseSerializer}, summary="New case")
     def post(self, request, project_id: int):
@@ -149,7 +176,9 @@ class CaseListView(APIView):
 class CaseDetailView(APIView):
     @extend_schema(responses=CaseSerializer, summary="A case with its AAI labels")
     def get(self, request, case_id: int):
-        return Response(CaseSerializer(access_case(request.user, case_id)).data)
+        case = access_case(request.user, case_id)
+        membership = membership_for(request.user, case.project_id)
+        return Response(_case_serializer(membership)(case).data)
 
     @extend_schema(request=CaseSerializer, responses=CaseSerializer, summary="Set AAI labels")
     def patch(self, request, case_id: int):
@@ -171,7 +200,8 @@ class SessionListView(APIView):
     def get(self, request, project_id: int):
         membership = access_project(request.user, project_id)
         sessions = _sessions(visible_sessions(request.user, membership))
-        return Response(SessionSerializer(sessions, many=True).data)
+        blind = not can_see_criteria(membership)
+        return Response(SessionSerializer(sessions, many=True, blind=blind).data)
 
     @extend_schema(
         request=SessionSerializer, responses={201: SessionSerializer}, summary="New session"
@@ -191,7 +221,9 @@ class SessionDetailView(APIView):
     @extend_schema(responses=SessionSerializer, summary="A session with its PSQ answers")
     def get(self, request, session_id: int):
         session = access_session(request.user, session_id)
-        return Response(SessionSerializer(session).data)
+        membership = membership_for(request.user, session.project_id)
+        blind = not can_see_criteria(membership)
+        return Response(SessionSerializer(session, blind=blind).data)
 
     @extend_schema(request=SessionSerializer, responses=SessionSerializer, summary="Edit")
     def patch(self, request, session_id: int):

@@ -5,7 +5,13 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from apps.projects.access import access_project, access_project_manage, access_session, can_manage
+from apps.projects.access import (
+    access_project,
+    access_project_manage,
+    access_session,
+    can_manage,
+    can_see_criteria,
+)
 from apps.projects.errors import DomainError
 from apps.transcripts import services
 from apps.transcripts.models import ImportBatch, Recording
@@ -88,6 +94,7 @@ def session_detail(request, session_id: int):
     context = {
         "project": session.project,
         "manages": can_manage(membership),
+        "sees_criteria": can_see_criteria(membership),
         "session": session,
         "transcript": transcript,
         "turns": transcript_turns(transcript) if transcript else [],
