@@ -158,14 +158,22 @@ def other_transcript(project, lead) -> Transcript:
 @pytest.fixture
 def assignment_a(transcript, pacs, coder_a, lead) -> Assignment:
     return assignment_create(
-        transcript=transcript, coding_system=pacs, coder=coder_a, purpose=Purpose.INDEPENDENT, by=lead
+        transcript=transcript,
+        coding_system=pacs,
+        coder=coder_a,
+        purpose=Purpose.INDEPENDENT,
+        by=lead,
     )
 
 
 @pytest.fixture
 def assignment_b(transcript, pacs, coder_b, lead) -> Assignment:
     return assignment_create(
-        transcript=transcript, coding_system=pacs, coder=coder_b, purpose=Purpose.INDEPENDENT, by=lead
+        transcript=transcript,
+        coding_system=pacs,
+        coder=coder_b,
+        purpose=Purpose.INDEPENDENT,
+        by=lead,
     )
 
 

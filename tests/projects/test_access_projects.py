@@ -85,7 +85,9 @@ def test_projects_for_user_lists_only_the_users_projects(project, coder_a):
 
 
 @pytest.mark.parametrize("role", ["lead", "coordinator", "trainer", "viewer"])
-def test_readers_of_the_study_see_every_transcript(project, cast, transcript, other_transcript, role):
+def test_readers_of_the_study_see_every_transcript(
+    project, cast, transcript, other_transcript, role
+):
     membership = access_project(cast[role], project.pk)
 
     assert ids(visible_transcripts(cast[role], membership)) == {transcript.pk, other_transcript.pk}
@@ -134,9 +136,7 @@ def test_changing_a_transcript_needs_a_managing_role(cast, transcript, role):
         access_case(cast[role], transcript.session.case_id, for_edit=True)
 
 
-def test_every_member_reads_the_coding_systems_but_only_managers_change_them(
-    cast, pacs, outsider
-):
+def test_every_member_reads_the_coding_systems_but_only_managers_change_them(cast, pacs, outsider):
     assert access_coding_system(cast["viewer"], pacs.pk) == pacs
     assert access_coding_system(cast["coordinator"], pacs.pk, for_edit=True) == pacs
     with pytest.raises(ForbiddenError):
@@ -247,3 +247,22 @@ def test_managing_an_assignment_needs_a_managing_role_even_for_its_coder(
     assert access_assignment(coordinator, codings["a"].pk, manage=True) == codings["a"]
     with pytest.raises(ForbiddenError):
         access_assignment(coder_a, codings["a"].pk, manage=True)
+
+
+def test_a_coder_removed_from_the_project_can_no_longer_reach_their_coding(
+    project, coder_a, codings
+):
+    from apps.projects.models import Membership
+
+    assert access_assignment(coder_a, codings["a"].pk, for_edit=True) == codings["a"]
+    Membership.objects.filter(project=project, user=coder_a).delete()
+
+    with pytest.raises(NotFoundError):
+        access_assignment(coder_a, codings["a"].pk, for_edit=True)
+    with pytest.raises(NotFoundError):
+        access_assignment(coder_a, codings["a"].pk)
+
+
+def test_an_anonymous_caller_cannot_edit_any_coding(codings):
+    with pytest.raises(NotFoundError):
+        access_assignment(AnonymousUser(), codings["a"].pk, for_edit=True)

@@ -20,6 +20,7 @@ from django.utils import timezone
 from apps.annotations.services import marker_apply
 from apps.assignments.models import Purpose, State
 from apps.assignments.services import assignment_create
+from apps.reliability.models import ReliabilityReport
 from apps.transcripts.models import Turn
 from apps.transcripts.services import recording_attach
 from tests.factories import (
@@ -66,7 +67,9 @@ def world(project, pacs, threers, lab, transcript, other_transcript, lead, coder
         project=project, user=UserFactory(email="spare@example.org"), role="viewer"
     )
     UserFactory(email="newcomer@example.org")
+    report = ReliabilityReport.objects.create(project=project, coding_system=pacs)
     return SimpleNamespace(
+        report=report.pk,
         project=project.pk,
         pacs=pacs,
         lab=lab.pk,
@@ -80,9 +83,7 @@ def world(project, pacs, threers, lab, transcript, other_transcript, lead, coder
         uncoded=uncoded.pk,
         spare_member=spare_member.pk,
         marker=pacs.markers.get(code="m01").pk,
-        patient_turn=Turn.objects.filter(transcript=transcript, speaker_role="patient")
-        .last()
-        .pk,
+        patient_turn=Turn.objects.filter(transcript=transcript, speaker_role="patient").last().pk,
         rating_item=pacs.rating_items.first().pk,
         classification=pacs.classifications.get(),
         other_transcript=other_transcript,
@@ -165,106 +166,169 @@ ENDPOINTS = [
     # Projects and members
     Endpoint("api-projects", "get", lambda w: "/api/projects/", 200, EVERYONE),
     Endpoint(
-        "api-projects", "post", lambda w: "/api/projects/", 201, EVERYONE,
+        "api-projects",
+        "post",
+        lambda w: "/api/projects/",
+        201,
+        EVERYONE,
         body=lambda w: {"name": "A new study"},
     ),
     Endpoint("api-project", "get", lambda w: f"/api/projects/{w.project}/", 200, MEMBERS),
     Endpoint(
-        "api-project", "patch", lambda w: f"/api/projects/{w.project}/", 200, roles("lead"),
-        MEMBERS - {"lead"}, body=lambda w: {"name": "Renamed study"},
+        "api-project",
+        "patch",
+        lambda w: f"/api/projects/{w.project}/",
+        200,
+        roles("lead"),
+        MEMBERS - {"lead"},
+        body=lambda w: {"name": "Renamed study"},
     ),
     Endpoint("api-members", "get", lambda w: f"/api/projects/{w.project}/members/", 200, MEMBERS),
     manage(
-        "api-members", "post", lambda w: f"/api/projects/{w.project}/members/", 201,
+        "api-members",
+        "post",
+        lambda w: f"/api/projects/{w.project}/members/",
+        201,
         body=lambda w: {"email": "newcomer@example.org", "role": "coder"},
     ),
     manage(
-        "api-member", "patch",
-        lambda w: f"/api/projects/{w.project}/members/{w.spare_member}/", 200,
+        "api-member",
+        "patch",
+        lambda w: f"/api/projects/{w.project}/members/{w.spare_member}/",
+        200,
         body=lambda w: {"role": "coder"},
     ),
     manage(
-        "api-member", "delete",
-        lambda w: f"/api/projects/{w.project}/members/{w.spare_member}/", 204,
+        "api-member",
+        "delete",
+        lambda w: f"/api/projects/{w.project}/members/{w.spare_member}/",
+        204,
     ),
     manage(
-        "api-invitations", "post", lambda w: f"/api/projects/{w.project}/invitations/", 201,
+        "api-invitations",
+        "post",
+        lambda w: f"/api/projects/{w.project}/invitations/",
+        201,
         body=lambda w: {"email": "invitee@example.org", "role": "coder"},
     ),
     # Coding systems
     Endpoint(
-        "api-coding-systems", "get", lambda w: f"/api/projects/{w.project}/coding-systems/",
-        200, MEMBERS,
+        "api-coding-systems",
+        "get",
+        lambda w: f"/api/projects/{w.project}/coding-systems/",
+        200,
+        MEMBERS,
     ),
     manage(
-        "api-coding-systems", "post", lambda w: f"/api/projects/{w.project}/coding-systems/",
-        201, body=lambda w: {"shipped": "rupture-short"},
+        "api-coding-systems",
+        "post",
+        lambda w: f"/api/projects/{w.project}/coding-systems/",
+        201,
+        body=lambda w: {"shipped": "rupture-short"},
     ),
     Endpoint("api-coding-system", "get", lambda w: f"/api/coding-systems/{w.lab}/", 200, MEMBERS),
     manage("api-coding-system", "delete", lambda w: f"/api/coding-systems/{w.lab}/", 204),
     Endpoint(
-        "api-coding-system-export", "get",
-        lambda w: f"/api/coding-systems/{w.lab}/export/?format=json", 200, MEMBERS,
+        "api-coding-system-export",
+        "get",
+        lambda w: f"/api/coding-systems/{w.lab}/export/?format=json",
+        200,
+        MEMBERS,
     ),
     # Cases, sessions, transcripts, recordings
     Endpoint("api-cases", "get", lambda w: f"/api/projects/{w.project}/cases/", 200, MEMBERS),
     manage(
-        "api-cases", "post", lambda w: f"/api/projects/{w.project}/cases/", 201,
+        "api-cases",
+        "post",
+        lambda w: f"/api/projects/{w.project}/cases/",
+        201,
         body=lambda w: {"code": "C-777"},
     ),
     Endpoint("api-case", "get", lambda w: f"/api/cases/{w.case}/", 200, TRANSCRIPT_READERS),
     manage(
-        "api-case", "patch", lambda w: f"/api/cases/{w.case}/", 200,
+        "api-case",
+        "patch",
+        lambda w: f"/api/cases/{w.case}/",
+        200,
         body=lambda w: {"aai_primary": "Ds"},
     ),
     Endpoint("api-sessions", "get", lambda w: f"/api/projects/{w.project}/sessions/", 200, MEMBERS),
     manage(
-        "api-sessions", "post", lambda w: f"/api/projects/{w.project}/sessions/", 201,
+        "api-sessions",
+        "post",
+        lambda w: f"/api/projects/{w.project}/sessions/",
+        201,
         body=lambda w: {"case": "C-001", "number": 3},
     ),
     Endpoint(
         "api-session", "get", lambda w: f"/api/sessions/{w.session}/", 200, TRANSCRIPT_READERS
     ),
     manage(
-        "api-session", "patch", lambda w: f"/api/sessions/{w.session}/", 200,
+        "api-session",
+        "patch",
+        lambda w: f"/api/sessions/{w.session}/",
+        200,
         body=lambda w: {"therapist": "TH-Z"},
     ),
     manage(
-        "api-session-transcript", "put",
-        lambda w: f"/api/sessions/{w.empty_session}/transcript/", 201,
+        "api-session-transcript",
+        "put",
+        lambda w: f"/api/sessions/{w.empty_session}/transcript/",
+        201,
         body=lambda w: {"file": SimpleUploadedFile("s2.vtt", timed_vtt(4))},
         fmt="multipart",
     ),
     Endpoint(
-        "api-recording", "get", lambda w: f"/api/sessions/{w.session}/recording/", 200,
+        "api-recording",
+        "get",
+        lambda w: f"/api/sessions/{w.session}/recording/",
+        200,
         TRANSCRIPT_READERS,
     ),
     manage(
-        "api-recording", "put", lambda w: f"/api/sessions/{w.session}/recording/", 201,
+        "api-recording",
+        "put",
+        lambda w: f"/api/sessions/{w.session}/recording/",
+        201,
         body=lambda w: {"file": SimpleUploadedFile("new.wav", wav_bytes(), "audio/wav")},
         fmt="multipart",
     ),
     manage("api-recording", "delete", lambda w: f"/api/sessions/{w.session}/recording/", 204),
     Endpoint(
-        "api-transcripts", "get", lambda w: f"/api/projects/{w.project}/transcripts/", 200,
+        "api-transcripts",
+        "get",
+        lambda w: f"/api/projects/{w.project}/transcripts/",
+        200,
         MEMBERS,
     ),
     manage(
-        "api-transcripts-import", "post",
-        lambda w: f"/api/projects/{w.project}/transcripts/import/", 201, body=import_upload,
+        "api-transcripts-import",
+        "post",
+        lambda w: f"/api/projects/{w.project}/transcripts/import/",
+        201,
+        body=import_upload,
         fmt="multipart",
     ),
     Endpoint(
-        "api-transcript", "get", lambda w: f"/api/transcripts/{w.transcript.pk}/", 200,
+        "api-transcript",
+        "get",
+        lambda w: f"/api/transcripts/{w.transcript.pk}/",
+        200,
         TRANSCRIPT_READERS,
     ),
     # Assignments and codings
     Endpoint(
-        "api-assignments", "get", lambda w: f"/api/projects/{w.project}/assignments/", 200,
+        "api-assignments",
+        "get",
+        lambda w: f"/api/projects/{w.project}/assignments/",
+        200,
         MEMBERS,
     ),
     manage(
-        "api-assignments", "post", lambda w: f"/api/projects/{w.project}/assignments/", 201,
+        "api-assignments",
+        "post",
+        lambda w: f"/api/projects/{w.project}/assignments/",
+        201,
         body=lambda w: {
             "transcript": w.transcript.pk,
             "coding_system": w.pacs.pk,
@@ -272,57 +336,119 @@ ENDPOINTS = [
         },
     ),
     manage(
-        "api-releases", "post", lambda w: f"/api/projects/{w.project}/releases/", 200,
+        "api-releases",
+        "post",
+        lambda w: f"/api/projects/{w.project}/releases/",
+        200,
         body=lambda w: {"transcript": w.transcript.pk, "coding_system": w.pacs.pk},
     ),
     manage(
-        "api-codings-import", "post", lambda w: f"/api/projects/{w.project}/codings/import/",
-        201, body=codings_csv, fmt="multipart",
+        "api-codings-import",
+        "post",
+        lambda w: f"/api/projects/{w.project}/codings/import/",
+        201,
+        body=codings_csv,
+        fmt="multipart",
     ),
+    Endpoint(
+        "api-reports",
+        "get",
+        lambda w: f"/api/projects/{w.project}/reliability-reports/",
+        200,
+        MEMBERS,
+    ),
+    manage(
+        "api-reports",
+        "post",
+        lambda w: f"/api/projects/{w.project}/reliability-reports/",
+        202,
+        body=lambda w: {"coding_system": w.pacs.pk},
+    ),
+    Endpoint("api-report", "get", lambda w: f"/api/reliability-reports/{w.report}/", 200, MEMBERS),
     Endpoint("api-my-assignments", "get", lambda w: "/api/me/assignments/", 200, EVERYONE),
     Endpoint(
-        "api-assignment", "get", lambda w: f"/api/assignments/{w.assignment.pk}/", 200,
+        "api-assignment",
+        "get",
+        lambda w: f"/api/assignments/{w.assignment.pk}/",
+        200,
         CODING_READERS,
     ),
     Endpoint(
-        "api-assignment", "delete", lambda w: f"/api/assignments/{w.uncoded}/", 204, MANAGERS,
+        "api-assignment",
+        "delete",
+        lambda w: f"/api/assignments/{w.uncoded}/",
+        204,
+        MANAGERS,
         roles("coder_a"),
     ),
     coder_write(
-        "api-assignment-submit", "post",
-        lambda w: f"/api/assignments/{w.assignment.pk}/submit/", 200, body=lambda w: {},
+        "api-assignment-submit",
+        "post",
+        lambda w: f"/api/assignments/{w.assignment.pk}/submit/",
+        200,
+        body=lambda w: {},
     ),
     Endpoint(
-        "api-assignment-reopen", "post",
-        lambda w: f"/api/assignments/{w.submitted_3rs}/reopen/", 200, MANAGERS, roles("coder_a"),
+        "api-assignment-reopen",
+        "post",
+        lambda w: f"/api/assignments/{w.submitted_3rs}/reopen/",
+        200,
+        MANAGERS,
+        roles("coder_a"),
     ),
     Endpoint(
-        "api-coding", "get", lambda w: f"/api/assignments/{w.assignment.pk}/coding/", 200,
+        "api-coding",
+        "get",
+        lambda w: f"/api/assignments/{w.assignment.pk}/coding/",
+        200,
         CODING_READERS,
     ),
     coder_write(
-        "api-markers", "post", lambda w: f"/api/assignments/{w.assignment.pk}/markers/", 201,
+        "api-markers",
+        "post",
+        lambda w: f"/api/assignments/{w.assignment.pk}/markers/",
+        201,
         body=lambda w: {"marker": w.marker, "turn": w.patient_turn},
     ),
     coder_write(
-        "api-marker", "delete",
-        lambda w: f"/api/assignments/{w.assignment.pk}/markers/{w.applied}/", 200,
+        "api-marker",
+        "delete",
+        lambda w: f"/api/assignments/{w.assignment.pk}/markers/{w.applied}/",
+        200,
     ),
     coder_write(
-        "api-ratings", "put", lambda w: f"/api/assignments/{w.assignment.pk}/ratings/", 200,
+        "api-ratings",
+        "put",
+        lambda w: f"/api/assignments/{w.assignment.pk}/ratings/",
+        200,
         body=lambda w: {"item": w.rating_item, "value": 7},
     ),
     coder_write(
-        "api-classification", "put",
-        lambda w: f"/api/assignments/{w.assignment.pk}/classification/", 200,
+        "api-classification",
+        "put",
+        lambda w: f"/api/assignments/{w.assignment.pk}/classification/",
+        200,
         body=lambda w: {"classification": w.classification.pk, "category": category_of(w)},
     ),
     coder_write(
-        "api-notes", "put", lambda w: f"/api/assignments/{w.assignment.pk}/notes/", 200,
+        "api-notes",
+        "put",
+        lambda w: f"/api/assignments/{w.assignment.pk}/notes/",
+        200,
         body=lambda w: {"notes": "Long silence at 5:00."},
     ),
+    coder_write(
+        "api-assignment-position",
+        "post",
+        lambda w: f"/api/assignments/{w.assignment.pk}/position/",
+        204,
+        body=lambda w: {"position": 3},
+    ),
     Endpoint(
-        "api-history", "get", lambda w: f"/api/assignments/{w.assignment.pk}/history/", 200,
+        "api-history",
+        "get",
+        lambda w: f"/api/assignments/{w.assignment.pk}/history/",
+        200,
         CODING_READERS,
     ),
 ]
@@ -370,9 +496,16 @@ def test_role_gets_the_expected_status(world, cast, client_for, endpoint, role):
         response.close()
 
 
+class AnyId(int):
+    """Stands in for the world when the caller is refused before any object is looked up."""
+
+    def __getattr__(self, name):
+        return AnyId(1)
+
+
 @pytest.mark.parametrize("endpoint", ENDPOINTS, ids=str)
-def test_anonymous_callers_are_refused_everywhere(world, client_for, endpoint):
-    response = call(client_for(None), endpoint, world)
+def test_anonymous_callers_are_refused_everywhere(db, client_for, endpoint):
+    response = getattr(client_for(None), endpoint.method)(endpoint.path(AnyId(1)))
 
     assert response.status_code in (401, 403)
     assert response.json()["error"]["code"] == "not_authenticated"

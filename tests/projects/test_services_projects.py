@@ -167,10 +167,15 @@ def test_coordinator_can_remove_a_coder(project, coordinator, coder_b):
 # Invitations ---------------------------------------------------------------------------------
 
 
-def test_an_invitation_emails_a_link_with_its_token(project, lead, django_capture_on_commit_callbacks):
+def test_an_invitation_emails_a_link_with_its_token(
+    project, lead, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks(execute=True):
         invitation = invitation_create(
-            project=project, email=" New.Coder@Example.org ", role=Role.CODER, by=lead,
+            project=project,
+            email=" New.Coder@Example.org ",
+            role=Role.CODER,
+            by=lead,
             accept_url=ACCEPT_URL,
         )
 
@@ -195,7 +200,10 @@ def test_the_invitation_email_waits_for_the_commit(project, lead):
 def test_inviting_a_present_member_is_a_conflict(project, lead):
     with pytest.raises(ConflictError):
         invitation_create(
-            project=project, email="CODER.A@example.org", role=Role.CODER, by=lead,
+            project=project,
+            email="CODER.A@example.org",
+            role=Role.CODER,
+            by=lead,
             accept_url=ACCEPT_URL,
         )
 
@@ -205,7 +213,10 @@ def test_inviting_a_present_member_is_a_conflict(project, lead):
 def test_an_invitation_needs_a_plausible_email(project, lead):
     with pytest.raises(DomainError) as caught:
         invitation_create(
-            project=project, email="not-an-address", role=Role.CODER, by=lead,
+            project=project,
+            email="not-an-address",
+            role=Role.CODER,
+            by=lead,
             accept_url=ACCEPT_URL,
         )
 
@@ -215,14 +226,20 @@ def test_an_invitation_needs_a_plausible_email(project, lead):
 def test_a_coordinator_cannot_invite_a_lead(project, coordinator):
     with pytest.raises(ForbiddenError):
         invitation_create(
-            project=project, email="pi@example.org", role=Role.LEAD, by=coordinator,
+            project=project,
+            email="pi@example.org",
+            role=Role.LEAD,
+            by=coordinator,
             accept_url=ACCEPT_URL,
         )
 
 
 def test_accepting_an_invitation_joins_the_project_in_its_role_once(project, lead):
     invitation = invitation_create(
-        project=project, email="new.coder@example.org", role=Role.TRAINEE, by=lead,
+        project=project,
+        email="new.coder@example.org",
+        role=Role.TRAINEE,
+        by=lead,
         accept_url=ACCEPT_URL,
     )
     newcomer = UserFactory(email="new.coder@example.org")
@@ -238,7 +255,10 @@ def test_accepting_an_invitation_joins_the_project_in_its_role_once(project, lea
 
 def test_an_invitation_is_only_for_the_address_it_was_sent_to(project, lead, outsider):
     invitation = invitation_create(
-        project=project, email="new.coder@example.org", role=Role.CODER, by=lead,
+        project=project,
+        email="new.coder@example.org",
+        role=Role.CODER,
+        by=lead,
         accept_url=ACCEPT_URL,
     )
 
@@ -256,7 +276,10 @@ def test_an_unknown_token_is_not_found(db):
 
 def test_registering_for_an_invitation_creates_the_account_and_joins(project, lead):
     invitation = invitation_create(
-        project=project, email="new.coder@example.org", role=Role.CODER, by=lead,
+        project=project,
+        email="new.coder@example.org",
+        role=Role.CODER,
+        by=lead,
         accept_url=ACCEPT_URL,
     )
 
@@ -272,7 +295,10 @@ def test_registering_for_an_invitation_creates_the_account_and_joins(project, le
 
 def test_registering_refuses_a_weak_password_and_creates_nothing(project, lead):
     invitation = invitation_create(
-        project=project, email="new.coder@example.org", role=Role.CODER, by=lead,
+        project=project,
+        email="new.coder@example.org",
+        role=Role.CODER,
+        by=lead,
         accept_url=ACCEPT_URL,
     )
 
@@ -286,7 +312,10 @@ def test_registering_refuses_a_weak_password_and_creates_nothing(project, lead):
 
 def test_registering_is_refused_when_the_account_exists(project, lead):
     invitation = invitation_create(
-        project=project, email="new.coder@example.org", role=Role.CODER, by=lead,
+        project=project,
+        email="new.coder@example.org",
+        role=Role.CODER,
+        by=lead,
         accept_url=ACCEPT_URL,
     )
     UserFactory(email="new.coder@example.org")
