@@ -72,12 +72,18 @@ class MarkerApplication(models.Model):
             ),
             models.CheckConstraint(
                 condition=Q(span_start__isnull=True, span_end__isnull=True)
-                | Q(span_start__isnull=False, span_end__gt=F("span_start")),
+                | Q(span_start__isnull=False, span_end__isnull=False, span_end__gt=F("span_start")),
                 name="marker_application_span_valid",
             ),
             models.CheckConstraint(
+                # Spelled out with isnull: a comparison with NULL would pass the check.
                 condition=Q(value__isnull=True)
-                | Q(value__gte=F("value_min"), value__lte=F("value_max")),
+                | Q(
+                    value_min__isnull=False,
+                    value_max__isnull=False,
+                    value__gte=F("value_min"),
+                    value__lte=F("value_max"),
+                ),
                 name="marker_application_value_in_range",
             ),
             models.UniqueConstraint(

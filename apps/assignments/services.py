@@ -120,7 +120,10 @@ def assignment_touch(*, assignment: Assignment, base_revision: int | None) -> in
         new_revision = Assignment.objects.values_list("revision", flat=True).get(pk=assignment.pk)
     assignment.revision = new_revision
     if assignment.state == State.ASSIGNED:
+        # The first change starts the coding: saved (not only updated) once, so the audit
+        # history shows when the coder began.
         assignment.state, assignment.started_at = State.IN_PROGRESS, now
+        assignment.save(update_fields=["state", "started_at"])
     return new_revision
 
 

@@ -97,7 +97,7 @@ class Marker(models.Model):
         CodingSystem, on_delete=models.CASCADE, related_name="markers"
     )
     scale = models.ForeignKey(
-        Scale, on_delete=models.PROTECT, null=True, blank=True, related_name="markers"
+        Scale, on_delete=models.RESTRICT, null=True, blank=True, related_name="markers"
     )
     code = models.CharField(max_length=60)
     number = models.PositiveIntegerField(null=True, blank=True)
@@ -143,7 +143,7 @@ class RatingItem(models.Model):
         CodingSystem, on_delete=models.CASCADE, related_name="rating_items"
     )
     scale = models.ForeignKey(
-        Scale, on_delete=models.PROTECT, null=True, blank=True, related_name="rating_items"
+        Scale, on_delete=models.RESTRICT, null=True, blank=True, related_name="rating_items"
     )
     code = models.CharField(max_length=60)
     name = models.CharField(max_length=300)

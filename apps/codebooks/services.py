@@ -185,10 +185,7 @@ def coding_system_delete(*, system: CodingSystem) -> None:
             "This coding system is used by assignments and cannot be deleted or changed; "
             "import a new version instead."
         )
-    # Markers and rating items protect their scale, so they go first; the cascade from the
-    # coding system would otherwise stop at Scale.
-    Marker.objects.filter(coding_system=system).delete()
-    RatingItem.objects.filter(coding_system=system).delete()
+    # Scales are RESTRICTed by their markers and rating items, which the same cascade deletes.
     system.delete()
 
 

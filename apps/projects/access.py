@@ -76,9 +76,7 @@ def visible_transcripts(user, membership: Membership) -> QuerySet[Transcript]:
     qs = Transcript.objects.filter(project_id=membership.project_id)
     if membership.role in TRANSCRIPT_READERS:
         return qs
-    return qs.filter(
-        Exists(Assignment.objects.filter(transcript=OuterRef("pk"), coder_id=user.pk))
-    )
+    return qs.filter(Exists(Assignment.objects.filter(transcript=OuterRef("pk"), coder_id=user.pk)))
 
 
 def visible_sessions(user, membership: Membership) -> QuerySet[Session]:
@@ -232,6 +230,16 @@ def access_assignment(
     if manage:
         require_role(membership, MANAGING_ROLES, "manage assignments")
     return assignment
+
+
+# Reliability results can reveal how a coder coded (a confusion matrix over few sessions),
+# so coders and trainees do not read them; they are the PI's, coordinator's and trainer's.
+REPORT_READERS = MANAGING_ROLES | {Role.TRAINER, Role.VIEWER}
+
+
+def access_reports(user, project_id: int) -> Membership:
+    """The membership of someone who may read the project's reliability reports."""
+    return access_project(user, project_id, roles=REPORT_READERS, action="read reliability reports")
 
 
 def can_see_criteria(membership: Membership) -> bool:

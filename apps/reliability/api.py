@@ -6,7 +6,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.codebooks.models import CodingSystem
-from apps.projects.access import access_project, access_project_manage, membership_for
+from apps.projects.access import access_project_manage, access_reports
 from apps.projects.errors import NotFoundError
 from apps.reliability import services
 from apps.reliability.models import ReliabilityReport
@@ -64,7 +64,7 @@ class ReportStartSerializer(serializers.Serializer):
 class ReportListView(APIView):
     @extend_schema(responses=ReportSerializer(many=True), summary="Reliability reports")
     def get(self, request, project_id: int):
-        access_project(request.user, project_id)
+        access_reports(request.user, project_id)
         reports = ReliabilityReport.objects.filter(project_id=project_id).select_related(
             "coding_system"
         )
@@ -109,7 +109,7 @@ class ReportDetailView(APIView):
         )
         if report is None:
             raise NotFoundError()
-        membership_for(request.user, report.project_id)
+        access_reports(request.user, report.project_id)
         return Response(ReportDetailSerializer(report).data)
 
 

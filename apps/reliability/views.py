@@ -6,7 +6,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from apps.codebooks.models import CodingSystem
-from apps.projects.access import access_project, access_project_manage, can_manage
+from apps.projects.access import access_project_manage, access_reports, can_manage
 from apps.projects.errors import DomainError
 from apps.reliability import services
 from apps.reliability.models import ReliabilityReport
@@ -15,7 +15,7 @@ from apps.reliability.selectors import report_headlines
 
 @login_required
 def report_list(request, project_id: int):
-    membership = access_project(request.user, project_id)
+    membership = access_reports(request.user, project_id)
     reports = list(
         ReliabilityReport.objects.filter(project_id=project_id).select_related("coding_system")[:50]
     )
@@ -32,7 +32,7 @@ def report_list(request, project_id: int):
 
 @login_required
 def report_detail(request, project_id: int, report_id: int):
-    membership = access_project(request.user, project_id)
+    membership = access_reports(request.user, project_id)
     report = (
         ReliabilityReport.objects.filter(project_id=project_id, pk=report_id)
         .select_related("coding_system")

@@ -92,9 +92,7 @@ def test_a_marker_rating_outside_its_range_is_refused(lab_assignment, units):
     )
 
 
-# (5, None) is not refused yet: SQL passes a CHECK that evaluates to NULL, and
-# marker_application_span_valid does not require span_end when span_start is set.
-@pytest.mark.parametrize(("start", "end"), [(None, 5), (5, 5), (8, 3)])
+@pytest.mark.parametrize(("start", "end"), [(None, 5), (5, None), (5, 5), (8, 3)])
 def test_a_text_span_must_have_a_start_before_its_end(lab_assignment, units, start, end):
     refused(
         MarkerApplication,
@@ -105,6 +103,16 @@ def test_a_text_span_must_have_a_start_before_its_end(lab_assignment, units, sta
             speaker_role="patient",
             span_start=start,
             span_end=end,
+        ),
+    )
+
+
+def test_a_presence_marker_with_a_value_is_refused(lab_assignment, units):
+    # Its range is empty (NULL): the check must not let the NULL comparison pass.
+    refused(
+        MarkerApplication,
+        **application(
+            lab_assignment, "laughs", turn=units["patient"], speaker_role="patient", value=3
         ),
     )
 

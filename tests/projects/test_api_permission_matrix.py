@@ -127,6 +127,9 @@ NOT_MANAGING = MEMBERS - MANAGERS
 TRANSCRIPT_READERS = frozenset(STUDY_READERS | {"coder_a"})
 # coder_a's PACS coding: the coder and who runs the study.
 CODING_READERS = roles("lead", "coordinator", "coder_a")
+# Reliability results can reveal a coder's choices, so coders and trainees do not read them.
+REPORT_READERS = roles("lead", "coordinator", "trainer", "viewer")
+CODERS = MEMBERS - REPORT_READERS
 
 
 def manage(name, method, path, ok, body=None, fmt="json") -> Endpoint:
@@ -355,7 +358,8 @@ ENDPOINTS = [
         "get",
         lambda w: f"/api/projects/{w.project}/reliability-reports/",
         200,
-        MEMBERS,
+        REPORT_READERS,
+        CODERS,
     ),
     manage(
         "api-reports",
@@ -364,7 +368,14 @@ ENDPOINTS = [
         202,
         body=lambda w: {"coding_system": w.pacs.pk},
     ),
-    Endpoint("api-report", "get", lambda w: f"/api/reliability-reports/{w.report}/", 200, MEMBERS),
+    Endpoint(
+        "api-report",
+        "get",
+        lambda w: f"/api/reliability-reports/{w.report}/",
+        200,
+        REPORT_READERS,
+        CODERS,
+    ),
     Endpoint("api-my-assignments", "get", lambda w: "/api/me/assignments/", 200, EVERYONE),
     Endpoint(
         "api-assignment",
