@@ -55,7 +55,9 @@
     if (busy || conflicted || queue.length === 0) return;
     busy = true;
     const { op, resolve } = queue[0];
-    setStatus("Saving…", "saving");
+    // While retrying, the coder keeps seeing that the change has not reached the server.
+    if (retryDelay > 1000) setStatus("Not saved yet: retrying…", "error");
+    else setStatus("Saving…", "saving");
     let response;
     try {
       const body = op.body ? { ...op.body, base_revision: revision } : null;
@@ -83,9 +85,12 @@
     const data = response.status === 204 ? {} : await response.json().catch(() => ({}));
     if (response.ok) {
       if (typeof data.revision === "number") revision = data.revision;
+      markStarted();
       resolve(data);
       busy = false;
-      if (queue.length === 0) {
+      if (queue.length === 0 && notesTimer !== null) {
+        setStatus("Unsaved notes…", "saving");
+      } else if (queue.length === 0) {
         setStatus("All changes saved", "ok");
         clearDraft();
       }
@@ -107,11 +112,21 @@
     pump();
   }
 
+  // The first saved change moves the coding from "assigned" to "in progress" on the server.
+  function markStarted() {
+    const badge = document.getElementById("state-badge");
+    if (badge && badge.classList.contains("state-assigned")) {
+      badge.classList.replace("state-assigned", "state-in_progress");
+      badge.textContent = "In progress";
+    }
+  }
+
   function showConflict(message) {
     conflicted = true;
     const banner = document.getElementById("conflict-banner");
-    document.getElementById("conflict-text").textContent =
-      message + " Your unsaved changes are kept on this computer and shown after reloading.";
+    document.getElementById("conflict-text").textContent = /\bkept\b/.test(message)
+      ? message
+      : message + " Your unsaved changes are kept on this computer and listed after reloading.";
     banner.hidden = false;
     setStatus("Not saved: conflict", "error");
     document.getElementById("reload-button").focus();
@@ -119,8 +134,15 @@
 
   function keepDraft(op) {
     const draft = loadDraft();
+    if (op.url === page.api.notes) {
+      draft.notes = op.body.notes;
+      localStorage.setItem(draftKey, JSON.stringify(draft));
+      return;
+    }
     draft.ops = draft.ops || [];
-    draft.ops.push({ url: op.url, method: op.method, body: op.body || null, label: op.label || "" });
+    const kept = { url: op.url, method: op.method, body: op.body || null, label: op.label || "" };
+    const same = (o) => o.url === kept.url && o.method === kept.method && JSON.stringify(o.body) === JSON.stringify(kept.body);
+    if (!draft.ops.some(same)) draft.ops.push(kept);
     if (notesEl) draft.notes = notesEl.value;
     localStorage.setItem(draftKey, JSON.stringify(draft));
   }
@@ -138,7 +160,11 @@
   }
 
   window.addEventListener("beforeunload", (event) => {
+    flushNotes();
     if (queue.length > 0 && !conflicted) {
+      // Keep what is still unsaved, in case the coder leaves anyway: it is offered again on
+      // the next visit.
+      queue.forEach((q) => keepDraft(q.op));
       event.preventDefault();
       event.returnValue = "";
     }
@@ -332,6 +358,10 @@
     else hintEl.textContent = matches.length + " markers match: " + matches.slice(0, 4).map(describe).join("; ");
   }
 
+  function unitName(el) {
+    return (segmentMode ? "segment " : "turn ") + (Number(el.dataset.position) + 1);
+  }
+
   function describe(m) {
     return (m.number != null ? m.number + " " : "") + m.name;
   }
@@ -378,17 +408,29 @@
       (a) => a.marker === marker.id && unitKey(a) === (segmentMode ? "s" : "t") + unitIdOf(el)
     );
     const record = existing || { id: tempId, marker: marker.id, turn: body.turn || null, segment: body.segment || null, note: "" };
+    // Applying a marker again updates it; its note is kept unless changed with n.
+    if (existing && existing.note) body.note = existing.note;
     record.value = value;
     record.span = span;
     if (!existing) applications.set(tempId, record);
     renderChips(el);
     renderCounts();
-    const result = await save({ url: page.api.markers, method: "POST", body, label: "apply " + describe(marker) });
-    if (result && result.id && !existing) {
+    const result = await save({ url: page.api.markers, method: "POST", body, label: "apply " + describe(marker) + " to " + unitName(el) });
+    if (!existing) {
       applications.delete(tempId);
-      record.id = result.id;
-      applications.set(result.id, record);
+      if (result && result.id) {
+        record.id = result.id;
+        if (record.removed) {
+          // Removed while it was being saved: remove it on the server too.
+          await save({ url: page.api.markers + result.id + "/", method: "DELETE", label: "remove " + describe(marker) + " from " + unitName(el) });
+        } else {
+          applications.set(result.id, record);
+        }
+      } else if (conflicted) {
+        applications.set(tempId, record); // shown until reload; the banner explains
+      }
       renderChips(el);
+      renderCounts();
     }
     refreshDerived();
   }
@@ -401,7 +443,10 @@
     if (el) renderChips(el);
     renderCounts();
     if (typeof id === "number") {
-      await save({ url: page.api.markers + id + "/", method: "DELETE", label: "remove marker" });
+      const label = "remove " + describe(markers.get(a.marker)) + (el ? " from " + unitName(el) : "");
+      await save({ url: page.api.markers + id + "/", method: "DELETE", label });
+    } else {
+      a.removed = true; // still being saved: applyMarker removes it once it has an id
     }
     refreshDerived();
   }
@@ -422,13 +467,16 @@
       body.span_start = a.span[0];
       body.span_end = a.span[1];
     }
-    await save({ url: page.api.markers, method: "POST", body, label: "note" });
+    await save({ url: page.api.markers, method: "POST", body, label: "note on " + describe(markers.get(a.marker)) + " in " + unitName(el) });
   }
 
   // ---- ratings, classification, notes --------------------------------------------------
 
-  function initRatings() {
-    for (const r of page.coding.ratings) {
+  function showRatings(ratings) {
+    document.querySelectorAll("fieldset.rating input:checked").forEach((input) => {
+      input.checked = false;
+    });
+    for (const r of ratings) {
       const selector = r.segment
         ? `fieldset[data-item-id="${r.item}"][data-segment-id="${r.segment}"]`
         : `fieldset.rating[data-item-id="${r.item}"]:not([data-segment-id])`;
@@ -436,23 +484,38 @@
       const input = fs && fs.querySelector(`input[value="${r.value}"]`);
       if (input) input.checked = true;
     }
+  }
+
+  function initRatings() {
+    showRatings(page.coding.ratings);
     document.querySelectorAll("fieldset.rating input[type=radio]").forEach((input) => {
       input.addEventListener("change", () => {
         const fs = input.closest("fieldset");
         const body = { item: Number(fs.dataset.itemId), value: Number(input.value) };
         if (fs.dataset.segmentId) body.segment = Number(fs.dataset.segmentId);
-        save({ url: page.api.ratings, method: "PUT", body, label: "rating" }).then(refreshDerived);
+        const unitEl = fs.closest(".unit");
+        const label =
+          fs.querySelector("legend").textContent.replace(/\s*required\s*$/, "").trim() + " " + input.value +
+          (unitEl ? " in " + unitName(unitEl) : "");
+        save({ url: page.api.ratings, method: "PUT", body, label }).then(refreshDerived);
       });
     });
   }
 
-  function initClassifications() {
-    for (const c of page.coding.classifications) {
+  function showClassifications(choices) {
+    document.querySelectorAll(".classification input:checked").forEach((input) => {
+      input.checked = false;
+    });
+    for (const c of choices) {
       const input = document.querySelector(
         `[data-classification-id="${c.classification}"] input[value="${c.category}"]`
       );
       if (input) input.checked = true;
     }
+  }
+
+  function initClassifications() {
+    showClassifications(page.coding.classifications);
     document.querySelectorAll(".classification input[type=radio]").forEach((input) => {
       input.addEventListener("change", () => {
         const section = input.closest(".classification");
@@ -460,7 +523,7 @@
           url: page.api.classification,
           method: "PUT",
           body: { classification: Number(section.dataset.classificationId), category: Number(input.value) },
-          label: "classification",
+          label: section.querySelector("h2").firstChild.textContent.trim() + ": " + input.parentElement.textContent.trim(),
         });
       });
     });
@@ -474,7 +537,13 @@
       const section = box.closest(".classification");
       const cat = section.querySelector(`input[value="${d.category}"]`);
       const name = cat ? cat.parentElement.textContent.trim() : null;
-      box.textContent = name ? `Rule suggests: ${name} (${d.reason})` : `Rule: ${d.reason}`;
+      box.textContent = name ? `Rule suggests: ${name}` : "Rule suggests no category";
+      if (d.reason) {
+        const reason = document.createElement("span");
+        reason.className = "reason";
+        reason.textContent = " · " + d.reason;
+        box.appendChild(reason);
+      }
     }
   }
 
@@ -488,61 +557,123 @@
     }, 500);
   }
 
+  // Notes are saved 600 ms after the last keystroke, or at once when the coder leaves the
+  // box, submits or closes the page.
+  let notesTimer = null;
+
+  function flushNotes() {
+    if (notesTimer === null) return;
+    clearTimeout(notesTimer);
+    notesTimer = null;
+    save({ url: page.api.notes, method: "PUT", body: { notes: notesEl.value }, label: "notes" });
+  }
+
   function initNotes() {
     if (!notesEl || !editable) return;
-    let timer = null;
     notesEl.addEventListener("input", () => {
       const draft = loadDraft();
       draft.notes = notesEl.value;
       localStorage.setItem(draftKey, JSON.stringify(draft));
       setStatus("Unsaved notes…", "saving");
-      clearTimeout(timer);
-      timer = setTimeout(() => {
-        save({ url: page.api.notes, method: "PUT", body: { notes: notesEl.value }, label: "notes" });
-      }, 600);
+      clearTimeout(notesTimer);
+      notesTimer = setTimeout(flushNotes, 600);
     });
+    notesEl.addEventListener("blur", flushNotes);
   }
+
+  // Changes that did not reach the server (a conflict, or the tab closed while saving) are
+  // listed after the next load, and kept on this computer until the coder applies them
+  // again against the newest version or discards them.
+  const unsavedKey = "coding-unsaved-" + page.assignment;
+  const restoreBanner = document.getElementById("restore-banner");
 
   function restoreDraft() {
     const draft = loadDraft();
-    if (!draft.ops && draft.notes === undefined) return;
-    const banner = document.getElementById("submit-problems");
-    const parts = [];
-    if (draft.notes !== undefined && notesEl && draft.notes !== notesEl.value) {
-      parts.push("your notes were restored from this computer");
-      notesEl.value = draft.notes;
-      if (editable) save({ url: page.api.notes, method: "PUT", body: { notes: draft.notes }, label: "notes" });
+    localStorage.removeItem(draftKey);
+    let ops = [];
+    try {
+      ops = JSON.parse(localStorage.getItem(unsavedKey) || "[]");
+    } catch (err) {
+      ops = [];
     }
-    if (draft.ops && draft.ops.length) {
+    ops = ops.concat(draft.ops || []);
+    const parts = [];
+    if (draft.notes !== undefined && notesEl && draft.notes !== notesEl.value && editable) {
+      parts.push("Your notes were restored from this computer and saved.");
+      notesEl.value = draft.notes;
+      save({ url: page.api.notes, method: "PUT", body: { notes: draft.notes }, label: "notes" });
+    }
+    if (ops.length) {
       parts.push(
-        "these changes were not saved: " + draft.ops.map((o) => o.label || o.method).join(", ") +
-          ". Apply them again if they are still wanted."
+        "Not saved: " + ops.map((o) => o.label || o.method).join("; ") + "." +
+          (editable ? "" : " The coding is locked now, so they cannot be applied.")
       );
     }
-    if (parts.length) {
-      banner.hidden = false;
-      banner.textContent = "After the conflict: " + parts.join("; ");
-    }
-    localStorage.removeItem(draftKey);
+    if (!parts.length) return;
+    document.getElementById("restore-text").textContent = parts.join(" ");
+    const actions = document.getElementById("restore-actions");
+    actions.hidden = !(ops.length && editable);
+    restoreBanner.hidden = false;
+    if (ops.length && editable) localStorage.setItem(unsavedKey, JSON.stringify(ops));
+    else localStorage.removeItem(unsavedKey);
+    document.getElementById("restore-apply").onclick = async () => {
+      closeRestore();
+      await Promise.all(ops.map((op) => save(op)));
+      await reloadCoding();
+    };
+    document.getElementById("restore-discard").onclick = closeRestore;
+  }
+
+  function closeRestore() {
+    localStorage.removeItem(unsavedKey);
+    restoreBanner.hidden = true;
+    unitEls[current] && unitEls[current].focus();
+  }
+
+  // Show the coding as the server has it now (after changes were applied again).
+  async function reloadCoding() {
+    const response = await fetch(page.api.coding, { credentials: "same-origin" }).catch(() => null);
+    if (!response || !response.ok) return;
+    const coding = await response.json();
+    applications.clear();
+    coding.markers.forEach((a) => applications.set(a.id, a));
+    unitEls.forEach(renderChips);
+    renderCounts();
+    showRatings(coding.ratings);
+    showClassifications(coding.classifications);
+    renderDerived(coding.derived);
   }
 
   // ---- submit --------------------------------------------------------------------------
 
   async function submit() {
     if (!editable) return;
+    flushNotes();
     await new Promise((resolve) => {
       const wait = () => (queue.length === 0 && !busy ? resolve() : setTimeout(wait, 100));
       wait();
     });
     if (conflicted) return;
-    const response = await fetch(page.api.submit, {
-      method: "POST",
-      headers: { "Content-Type": "application/json", "X-CSRFToken": csrf },
-      credentials: "same-origin",
-      body: JSON.stringify({ base_revision: revision }),
-    });
-    const data = await response.json().catch(() => ({}));
     const box = document.getElementById("submit-problems");
+    let response = null;
+    submitButton.disabled = true;
+    try {
+      response = await fetch(page.api.submit, {
+        method: "POST",
+        headers: { "Content-Type": "application/json", "X-CSRFToken": csrf },
+        credentials: "same-origin",
+        body: JSON.stringify({ base_revision: revision }),
+      });
+    } catch (err) {
+      response = null;
+    }
+    submitButton.disabled = false;
+    if (response === null) {
+      box.hidden = false;
+      box.textContent = "The server could not be reached: the coding is not submitted yet. Try again in a moment.";
+      return;
+    }
+    const data = await response.json().catch(() => ({}));
     if (response.ok) {
       box.hidden = true;
       document.getElementById("state-badge").textContent = "Submitted";
@@ -624,6 +755,24 @@
       return;
     }
     const key = event.key;
+    const choices = event.target.closest && event.target.closest("fieldset.rating, .classification");
+    if (choices) {
+      // On a rating, a digit picks that point of the scale; arrows and space move between
+      // the choices as in any radio group.
+      if (/^[0-9]$/.test(key) && choices.matches("fieldset.rating")) {
+        event.preventDefault();
+        const input = choices.querySelector(`input[value="${key}"]`);
+        if (input && !input.disabled) {
+          input.focus();
+          if (!input.checked) {
+            input.checked = true;
+            input.dispatchEvent(new Event("change", { bubbles: true }));
+          }
+        }
+        return;
+      }
+      if (key.startsWith("Arrow") || key === " ") return;
+    }
     if (key === "j" || key === "ArrowDown") { event.preventDefault(); step(1); }
     else if (key === "k" || key === "ArrowUp") { event.preventDefault(); step(-1); }
     else if (key === "?") { event.preventDefault(); help.showModal(); }
@@ -666,6 +815,11 @@
   if (commandEl) {
     commandEl.addEventListener("input", updateHint);
     commandEl.addEventListener("keydown", (event) => {
+      if (event.key === "?" && commandEl.value === "" && !pendingSalience) {
+        event.preventDefault();
+        document.getElementById("help-dialog").showModal();
+        return;
+      }
       if (pendingSalience && /^[0-9]$/.test(event.key)) {
         event.preventDefault();
         finishSalience(Number(event.key));

@@ -38,6 +38,7 @@ CHROMIUM_ARGS = [
 VIEWPORT = {"width": 1280, "height": 800}
 TIMEOUT_MS = 10_000
 
+
 def _shared_sqlite() -> bool:
     return any(c.vendor == "sqlite" and c.is_in_memory_db() for c in connections.all())
 
@@ -120,4 +121,6 @@ def new_page(browser, live_server):
     yield make
     for context in contexts:
         context.close()
+    with SERVER_LOCK:  # a request still being handled finishes before the database is flushed
+        pass
     assert not errors, f"JavaScript errors on the page: {errors}"

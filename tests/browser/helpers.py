@@ -39,4 +39,3 @@ def unit(page, position: int):
 
 def chips(page, position: int):
     return unit(page, position).locator(".chip")
-
