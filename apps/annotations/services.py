@@ -104,10 +104,13 @@ def marker_apply(
     value: int | None = None,
     span_start: int | None = None,
     span_end: int | None = None,
-    note: str = "",
+    note: str | None = None,
     base_revision: int | None = None,
 ) -> tuple[MarkerApplication, int]:
-    """Apply a marker to a turn or segment; applying it again updates value, span and note."""
+    """Apply a marker to a turn or segment; applying it again updates value and span.
+
+    A note of None keeps the note of a marker applied again (empty for a new one).
+    """
     marker = _marker_of(assignment, marker_id)
     turn, segment = _unit_of(assignment, turn_id, segment_id)
     _check_marker_unit(marker, turn, segment)
@@ -118,7 +121,9 @@ def marker_apply(
         assignment=assignment, marker=marker, turn=turn, segment=segment
     ).first()
     if existing is not None:
-        existing.value, existing.note = value, note
+        existing.value = value
+        if note is not None:
+            existing.note = note
         existing.span_start, existing.span_end = span_start, span_end
         existing.save(update_fields=["value", "note", "span_start", "span_end", "updated_at"])
         return existing, revision
@@ -134,7 +139,7 @@ def marker_apply(
         value=value,
         value_min=marker.rating_min,
         value_max=marker.rating_max,
-        note=note,
+        note=note or "",
     )
     # assignment_touch's UPDATE holds the assignment's row lock until commit, so no other
     # write to this coding can slip in between the existence check above and this insert.

@@ -83,7 +83,13 @@ class MarkerApplySerializer(RevisionSerializer):
     value = serializers.IntegerField(required=False, allow_null=True)
     span_start = serializers.IntegerField(required=False, allow_null=True, min_value=0)
     span_end = serializers.IntegerField(required=False, allow_null=True, min_value=0)
-    note = serializers.CharField(required=False, allow_blank=True, default="")
+    note = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        allow_null=True,
+        default=None,
+        help_text="Omit to keep the note of a marker applied again; send \"\" to clear it.",
+    )
 
 
 class RatingSetSerializer(RevisionSerializer):
@@ -259,7 +265,7 @@ class MarkerApplicationListView(APIView):
             value=data.get("value"),
             span_start=data.get("span_start"),
             span_end=data.get("span_end"),
-            note=data.get("note", ""),
+            note=data.get("note"),
             base_revision=data.get("base_revision"),
         )
         return Response({"id": application.pk, "revision": revision}, status=201)

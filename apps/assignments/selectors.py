@@ -35,13 +35,13 @@ def assignments_progress(assignments: list[Assignment]) -> dict[int, dict]:
         "coding_system_id", "unit"
     ):
         units_by_system[system_id].add(unit)
-    turn_counts: dict[tuple[int, str], int] = {}
-    for row in (
-        Turn.objects.filter(transcript_id__in=transcript_ids)
-        .values("transcript_id", "speaker_role")
-        .annotate(n=Count("id"))
-    ):
-        turn_counts[(row["transcript_id"], row["speaker_role"])] = row["n"]
+    # Codable positions per transcript and role, so visiting a therapist turn in a PACS
+    # coding (only patient turns are coded) does not count as progress.
+    positions: dict[tuple[int, str], set[int]] = defaultdict(set)
+    for transcript_id, position, role in Turn.objects.filter(
+        transcript_id__in=transcript_ids
+    ).values_list("transcript_id", "position", "speaker_role"):
+        positions[(transcript_id, role)].add(position)
     segment_counts = {
         (row["transcript_id"], row["length_seconds"]): row["n"]
         for row in Segment.objects.filter(transcript_id__in=transcript_ids)
@@ -61,18 +61,24 @@ def assignments_progress(assignments: list[Assignment]) -> dict[int, dict]:
     progress = {}
     for a in assignments:
         units = units_by_system[a.coding_system_id]
-        if units == {Unit.SEGMENT}:
+        touched_units = set(a.visited_positions or []) | coded[a.pk]
+        if units and units <= {Unit.SEGMENT}:
             length = a.coding_system.segment_length_seconds or 300
-            codable = segment_counts.get((a.transcript_id, length), 0)
+            codable_count = segment_counts.get((a.transcript_id, length), 0)
+            touched = len({p for p in touched_units if p < codable_count})
         else:
             roles = _codable_roles(units - {Unit.SEGMENT})
-            codable = sum(
-                n for (tid, role), n in turn_counts.items()
-                if tid == a.transcript_id and (roles is None or role in roles)
+            codable = set().union(
+                *(
+                    found
+                    for (tid, role), found in positions.items()
+                    if tid == a.transcript_id and (roles is None or role in roles)
+                )
             )
-        touched = len(set(a.visited_positions or []) | coded[a.pk])
-        share = min(touched / codable, 1.0) if codable else 0.0
-        progress[a.pk] = {"codable": codable, "touched": min(touched, codable), "share": share}
+            codable_count = len(codable)
+            touched = len(touched_units & codable)
+        share = touched / codable_count if codable_count else 0.0
+        progress[a.pk] = {"codable": codable_count, "touched": touched, "share": share}
     return progress
 
 
