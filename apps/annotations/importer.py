@@ -12,6 +12,7 @@ import csv
 import io
 from collections import defaultdict
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 
 from django.db import transaction
 from django.utils import timezone
@@ -151,10 +152,7 @@ def codings_import_csv(
 
 
 def _failed(problems: list[dict]) -> ImportFailed:
-    first = problems[0]
-    where = f"{first['file']}:{first['line']}" if first["line"] else first["file"]
-    more = f" (and {len(problems) - 1} more problems)" if len(problems) > 1 else ""
-    return ImportFailed(f"Nothing was imported: {where}: {first['message']}{more}", details=problems)
+    return ImportFailed.listing([SimpleNamespace(**p) for p in problems])
 
 
 def _group_for(catalogue: _Catalogue, groups, row: dict, line: int, problem) -> _Group | None:

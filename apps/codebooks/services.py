@@ -64,13 +64,7 @@ def codebook_parse_file(*, filename: str, content: bytes) -> CodebookSpec:
             return codebook_from_qdc(content, filename=filename)
         return load_codebook(content, filename=filename)
     except CodebookFormatError as exc:
-        issues = [
-            {"file": i.file, "line": i.line, "field": i.field, "message": i.message}
-            for i in exc.issues
-        ]
-        first = str(exc.issues[0]) if exc.issues else str(exc)
-        more = f" (and {len(issues) - 1} more problems)" if len(issues) > 1 else ""
-        raise ImportFailed(f"The codebook was not imported: {first}{more}", details=issues) from None
+        raise ImportFailed.listing(exc.issues, lead="The codebook was not imported") from None
 
 
 @transaction.atomic

@@ -46,3 +46,20 @@ class ImportFailed(DomainError):
 
     code = "import_failed"
     http_status = 400
+
+    @classmethod
+    def listing(cls, issues, *, lead: str = "Nothing was imported") -> "ImportFailed":
+        """Build the error from issues that have file, line, field and message attributes.
+
+        The message names the first problem and how many more there are; details carries
+        all of them, so the page and the API can show every file and line.
+        """
+        details = [
+            {"file": i.file, "line": i.line, "field": i.field, "message": i.message}
+            for i in issues
+        ]
+        first = details[0]
+        where = f"{first['file']}:{first['line']}" if first["line"] else first["file"]
+        field = f" {first['field']}:" if first.get("field") else ""
+        more = f" (and {len(details) - 1} more problems)" if len(details) > 1 else ""
+        return cls(f"{lead}: {where}:{field} {first['message']}{more}", details=details)

@@ -107,12 +107,7 @@ class ImportSummary:
 
 
 def _fail(issues: Sequence[ImportIssue]) -> ImportFailed:
-    details = [
-        {"file": i.file, "line": i.line, "field": i.field, "message": i.message} for i in issues
-    ]
-    first = str(issues[0])
-    more = f" (and {len(issues) - 1} more problems)" if len(issues) > 1 else ""
-    return ImportFailed(f"Nothing was imported: {first}{more}", details=details)
+    return ImportFailed.listing(issues)
 
 
 def transcripts_import(
