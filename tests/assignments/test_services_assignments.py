@@ -204,8 +204,22 @@ def test_a_training_submission_queues_no_reliability_report(transcript, pacs, tr
     assert not ReliabilityReport.objects.exists()
 
 
+@pytest.fixture
+def in_process_tasks():
+    """Laptop mode (no REDIS_URL): tasks run in-process, even in the PostgreSQL + Redis pass.
+
+    The same path with a real worker is tested in tests/reliability/test_report_worker.py.
+    """
+    from coding_platform.celery import app
+
+    before = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = before
+
+
 def test_the_queued_report_is_computed_once_the_submission_commits(
-    assignment_a, assignment_b, django_capture_on_commit_callbacks
+    assignment_a, assignment_b, django_capture_on_commit_callbacks, in_process_tasks
 ):
     complete_pacs_coding(assignment_a, category="secure", score=5)
     complete_pacs_coding(assignment_b, category="avoidant", score=3)
