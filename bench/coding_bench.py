@@ -4,8 +4,8 @@ Prints:
 - server time to render the coding page of a 400-turn transcript (median; target <= 150 ms);
 - database queries of the coding page for 40 and 400 turns (must be equal);
 - server time to save one marker application (median; target <= 30 ms);
-- two bounded loopback loads against gunicorn, 60 s each (--seconds), each followed by a row
-  count that proves no write was lost:
+- two bounded loopback loads against gunicorn (sync workers, 2 x cores + 1), 60 s each, each
+  followed by a row count that proves no write was lost:
   1. 50 coders who each save a code about every 2 seconds: p50/p95/p99 (target p95 <= 100 ms),
      errors;
   2. 50 clients saving back to back: throughput, p50/p95/p99, errors.
@@ -290,8 +290,8 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--web-workers", type=int, default=5)
     parser.add_argument("--load-processes", type=int, default=5)
-    parser.add_argument("--worker-class", default="gthread")
-    parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--worker-class", default="sync")
+    parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--out", help=argparse.SUPPRESS)
     args = parser.parse_args()
