@@ -109,12 +109,16 @@ def setup_and_measure(clients: int, out_path: str) -> None:
         Membership.objects.create(project=project, user=coder, role=Role.CODER)
         transcript = Transcript.objects.get(project=project, session__case__code=f"T{i:03d}")
         assignment = assignment_create(
-            transcript=transcript, coding_system=pacs, coder=coder,
-            purpose=Purpose.INDEPENDENT, by=lead,
+            transcript=transcript,
+            coding_system=pacs,
+            coder=coder,
+            purpose=Purpose.INDEPENDENT,
+            by=lead,
         )
         patient_turns = list(
             Turn.objects.filter(transcript=transcript, speaker_role="patient")
-            .order_by("position").values_list("id", flat=True)
+            .order_by("position")
+            .values_list("id", flat=True)
         )
         coders.append(
             {
@@ -127,8 +131,11 @@ def setup_and_measure(clients: int, out_path: str) -> None:
     small = Transcript.objects.get(project=project, session__case__code="SMALL")
     first_coder = Token.objects.get(key=coders[0]["token"]).user
     small_assignment = assignment_create(
-        transcript=small, coding_system=pacs, coder=first_coder,
-        purpose=Purpose.INDEPENDENT, by=lead,
+        transcript=small,
+        coding_system=pacs,
+        coder=first_coder,
+        purpose=Purpose.INDEPENDENT,
+        by=lead,
     )
 
     client = Client()
@@ -153,11 +160,17 @@ def setup_and_measure(clients: int, out_path: str) -> None:
     turns, markers = coders[0]["turns"], coders[0]["markers"]
     revision = 0
     for i in range(200):
-        body = {"marker": markers[i % len(markers)], "turn": turns[i // len(markers)],
-                "base_revision": revision}
+        body = {
+            "marker": markers[i % len(markers)],
+            "turn": turns[i // len(markers)],
+            "base_revision": revision,
+        }
         t = time.perf_counter()
-        response = api.post(f"/api/assignments/{coders[0]['assignment']}/markers/", body,
-                            content_type="application/json")
+        response = api.post(
+            f"/api/assignments/{coders[0]['assignment']}/markers/",
+            body,
+            content_type="application/json",
+        )
         saves.append((time.perf_counter() - t) * 1000)
         assert response.status_code == 201, response.content
         revision = response.json()["revision"]
@@ -207,8 +220,11 @@ def client_worker(args) -> dict:
         # save is a new row and the row count can prove that none was lost.
         combos = [(m, t) for t in coder["turns"] for m in coder["markers"]][part::2]
         rng.shuffle(combos)
-        conn.request("GET", f"/api/assignments/{coder['assignment']}/coding/",
-                     headers={"Authorization": f"Token {coder['token']}"})
+        conn.request(
+            "GET",
+            f"/api/assignments/{coder['assignment']}/coding/",
+            headers={"Authorization": f"Token {coder['token']}"},
+        )
         response = conn.getresponse()
         revision = json.loads(response.read())["revision"]
         n = 0
@@ -224,8 +240,10 @@ def client_worker(args) -> dict:
                     "POST",
                     f"/api/assignments/{coder['assignment']}/markers/",
                     body=body,
-                    headers={"Content-Type": "application/json",
-                             "Authorization": f"Token {coder['token']}"},
+                    headers={
+                        "Content-Type": "application/json",
+                        "Authorization": f"Token {coder['token']}",
+                    },
                 )
                 response = conn.getresponse()
                 payload = response.read()
@@ -315,26 +333,57 @@ def main() -> None:
             env["DATA_DIR"] = tmp
             out = Path(tmp) / "setup.json"
             subprocess.run(
-                [sys.executable, __file__, "--child", "setup", "--out", str(out),
-                 "--clients", str(args.clients)],
-                env=env, check=True, cwd=ROOT,
+                [
+                    sys.executable,
+                    __file__,
+                    "--child",
+                    "setup",
+                    "--out",
+                    str(out),
+                    "--clients",
+                    str(args.clients),
+                ],
+                env=env,
+                check=True,
+                cwd=ROOT,
             )
             measured = json.loads(out.read_text())
-            print(f"coding page, 400 turns: median {measured['render_ms']:.1f} ms "
-                  f"(p95 {measured['render_p95_ms']:.1f} ms) - target <= 150 ms")
-            print(f"coding page queries: 40 turns -> {measured['queries']['40']}, "
-                  f"400 turns -> {measured['queries']['400']}")
-            print(f"save one marker application: median {measured['save_ms']:.1f} ms "
-                  f"(p95 {measured['save_p95_ms']:.1f} ms) - target <= 30 ms")
+            print(
+                f"coding page, 400 turns: median {measured['render_ms']:.1f} ms "
+                f"(p95 {measured['render_p95_ms']:.1f} ms) - target <= 150 ms"
+            )
+            print(
+                f"coding page queries: 40 turns -> {measured['queries']['40']}, "
+                f"400 turns -> {measured['queries']['400']}"
+            )
+            print(
+                f"save one marker application: median {measured['save_ms']:.1f} ms "
+                f"(p95 {measured['save_p95_ms']:.1f} ms) - target <= 30 ms"
+            )
 
             port = free_port()
             gunicorn = subprocess.Popen(
-                [sys.executable, "-m", "gunicorn", "coding_platform.wsgi",
-                 "--bind", f"127.0.0.1:{port}", "--workers", str(args.web_workers),
-                 "--worker-class", args.worker_class, "--threads", str(args.threads),
-                 "--keep-alive", "30",
-                 "--log-level", "warning"],
-                env=env, cwd=ROOT, start_new_session=True,
+                [
+                    sys.executable,
+                    "-m",
+                    "gunicorn",
+                    "coding_platform.wsgi",
+                    "--bind",
+                    f"127.0.0.1:{port}",
+                    "--workers",
+                    str(args.web_workers),
+                    "--worker-class",
+                    args.worker_class,
+                    "--threads",
+                    str(args.threads),
+                    "--keep-alive",
+                    "30",
+                    "--log-level",
+                    "warning",
+                ],
+                env=env,
+                cwd=ROOT,
+                start_new_session=True,
             )
             for _ in range(100):
                 try:
@@ -353,7 +402,9 @@ def main() -> None:
                 total_ok += result["ok"]
                 subprocess.run(
                     [sys.executable, __file__, "--child", "count", "--out", str(out)],
-                    env=env, check=True, cwd=ROOT,
+                    env=env,
+                    check=True,
+                    cwd=ROOT,
                 )
                 rows = int(out.read_text())
                 throughput = result["ok"] / args.seconds

@@ -135,8 +135,16 @@ def main() -> None:
                 env["DATABASE_URL"] = server.rstrip("/") + "/" + name
             try:
                 subprocess.run(
-                    [sys.executable, __file__, "--run", backend, "--transcripts",
-                     str(args.transcripts), "--turns", str(args.turns)],
+                    [
+                        sys.executable,
+                        __file__,
+                        "--run",
+                        backend,
+                        "--transcripts",
+                        str(args.transcripts),
+                        "--turns",
+                        str(args.turns),
+                    ],
                     env=env,
                     check=True,
                     cwd=ROOT,

@@ -50,8 +50,10 @@ def part_arrays(codes: np.ndarray, skip_libraries: bool) -> None:
     ours_s = time.perf_counter() - t
     ours_peak = tracemalloc.get_traced_memory()[1] / 2**20
     tracemalloc.stop()
-    print(f"[arrays] our battery, all {codes.shape[0]} markers in one call: {ours_s:.2f} s, "
-          f"peak {ours_peak:.0f} MB (tracemalloc)")
+    print(
+        f"[arrays] our battery, all {codes.shape[0]} markers in one call: {ours_s:.2f} s, "
+        f"peak {ours_peak:.0f} MB (tracemalloc)"
+    )
     if skip_libraries:
         return
     tracemalloc.start()
@@ -64,10 +66,14 @@ def part_arrays(codes: np.ndarray, skip_libraries: bool) -> None:
         name: float(np.nanmax(np.abs(ours[name].value - reference)))
         for name, reference in theirs.items()
     }
-    print(f"[arrays] krippendorff + statsmodels, once per marker: {theirs_s:.1f} s, "
-          f"peak {theirs_peak:.0f} MB")
-    print(f"[arrays] ours is {theirs_s / ours_s:,.0f}x faster; largest difference "
-          f"{max(diffs.values()):.2e} ({', '.join(f'{k} {v:.1e}' for k, v in diffs.items())})")
+    print(
+        f"[arrays] krippendorff + statsmodels, once per marker: {theirs_s:.1f} s, "
+        f"peak {theirs_peak:.0f} MB"
+    )
+    print(
+        f"[arrays] ours is {theirs_s / ours_s:,.0f}x faster; largest difference "
+        f"{max(diffs.values()):.2e} ({', '.join(f'{k} {v:.1e}' for k, v in diffs.items())})"
+    )
 
 
 # --- the database part, in a child process with DATABASE_URL set -------------------------
@@ -98,12 +104,19 @@ def build_project(sessions: int, turns: int) -> dict:
     bounds = [(0, 10), (10, 15), (15, 24), (24, 40), (40, 59)]
     names = ["proximity", "contact", "exploring", "avoidance", "resistance"]
     spec = CodebookSpec(
-        key="pacs-full", name="PACS (synthetic 59 markers)", version="bench",
-        source="synthetic", licence="synthetic",
+        key="pacs-full",
+        name="PACS (synthetic 59 markers)",
+        version="bench",
+        source="synthetic",
+        licence="synthetic",
         scales=[ScaleSpec(code=n, name=n.title()) for n in names],
         markers=[
-            MarkerSpec(code=f"m{i + 1:02d}", number=i + 1, name=f"Marker {i + 1}",
-                       scale=next(n for n, (a, b) in zip(names, bounds) if a <= i < b))
+            MarkerSpec(
+                code=f"m{i + 1:02d}",
+                number=i + 1,
+                name=f"Marker {i + 1}",
+                scale=next(n for n, (a, b) in zip(names, bounds) if a <= i < b),
+            )
             for i in range(N_MARKERS)
         ],
     )
@@ -129,23 +142,37 @@ def build_project(sessions: int, turns: int) -> dict:
             " FROM STDIN"
         ) as copy:
             for t in transcripts:
-                copy.write("".join(
-                    f"{t.pk}\t{p}\tpatient\tP\tturn {p}\n" for p in range(turns)
-                ))
+                copy.write("".join(f"{t.pk}\t{p}\tpatient\tP\tturn {p}\n" for p in range(turns)))
     now = timezone.now()
     assignments = Assignment.objects.bulk_create(
-        Assignment(project=project, transcript=t, coding_system=system, coder=c,
-                   purpose="independent", state="submitted", submitted_at=now)
-        for t in transcripts for c in coders
+        Assignment(
+            project=project,
+            transcript=t,
+            coding_system=system,
+            coder=c,
+            purpose="independent",
+            state="submitted",
+            submitted_at=now,
+        )
+        for t in transcripts
+        for c in coders
     )
     turn_ids = np.array(
-        list(connection.cursor().execute(
-            "SELECT id FROM transcripts_turn WHERE transcript_id IN "
-            "(SELECT id FROM transcripts_transcript WHERE project_id = %s) "
-            "ORDER BY transcript_id, position", [project.pk]
-        ).fetchall()), dtype=np.int64
+        list(
+            connection.cursor()
+            .execute(
+                "SELECT id FROM transcripts_turn WHERE transcript_id IN "
+                "(SELECT id FROM transcripts_transcript WHERE project_id = %s) "
+                "ORDER BY transcript_id, position",
+                [project.pk],
+            )
+            .fetchall()
+        ),
+        dtype=np.int64,
     ).ravel()
-    assignment_ids = np.array([a.pk for a in assignments], dtype=np.int64).reshape(sessions, N_CODERS)
+    assignment_ids = np.array([a.pk for a in assignments], dtype=np.int64).reshape(
+        sessions, N_CODERS
+    )
     marker_ids = np.array(list(system.markers.order_by("position").values_list("id", flat=True)))
     codes = synthetic_codes(sessions, turns, N_CODERS, N_MARKERS, SEED)
     unit_session = np.repeat(np.arange(sessions), turns)
@@ -161,14 +188,20 @@ def build_project(sessions: int, turns: int) -> dict:
                 units, coder = np.nonzero(codes[m] == 1)
                 lines = io.StringIO()
                 for a, turn in zip(assignment_ids[unit_session[units], coder], turn_ids[units]):
-                    lines.write(f"{a}\t{marker_ids[m]}\tpatient_turn\t{turn}\tpatient\t\t{stamp}"
-                                f"\t{stamp}\n")
+                    lines.write(
+                        f"{a}\t{marker_ids[m]}\tpatient_turn\t{turn}\tpatient\t\t{stamp}\t{stamp}\n"
+                    )
                 copy.write(lines.getvalue())
                 written += len(units)
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
-    return {"project": project.pk, "system": system.pk, "lead": lead.pk, "applications": written,
-            "judgements": int(codes.size)}
+    return {
+        "project": project.pk,
+        "system": system.pk,
+        "lead": lead.pk,
+        "applications": written,
+        "judgements": int(codes.size),
+    }
 
 
 def _django() -> None:
@@ -193,8 +226,11 @@ def measure_one_query(info: dict) -> dict:
             [info["project"], info["system"]],
         )
         rows = cursor.fetchall()
-    return {"seconds": time.perf_counter() - t, "rows": len(rows),
-            "rss_peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+    return {
+        "seconds": time.perf_counter() - t,
+        "rows": len(rows),
+        "rss_peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }
 
 
 def measure_report(info: dict) -> dict:
@@ -205,7 +241,8 @@ def measure_report(info: dict) -> dict:
 
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     report = ReliabilityReport.objects.create(
-        project_id=info["project"], coding_system_id=info["system"],
+        project_id=info["project"],
+        coding_system_id=info["system"],
         parameters={"confidence": 0.95, "bootstrap": 0, "seed": 1},
     )
     t = time.perf_counter()
@@ -214,8 +251,13 @@ def measure_report(info: dict) -> dict:
     report.refresh_from_db()
     assert report.state == "done", report.error
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return {"seconds": seconds, "timings": report.timings, "rss_before_mb": before / 1024,
-            "rss_peak_mb": peak / 1024, "results_kb": len(json.dumps(report.results)) / 1024}
+    return {
+        "seconds": seconds,
+        "timings": report.timings,
+        "rss_before_mb": before / 1024,
+        "rss_peak_mb": peak / 1024,
+        "results_kb": len(json.dumps(report.results)) / 1024,
+    }
 
 
 def main() -> None:
@@ -237,8 +279,10 @@ def main() -> None:
 
     from reliability_stats_bench import synthetic_codes
 
-    print(f"synthetic project: {args.sessions} sessions x {args.turns} patient turns x "
-          f"{N_CODERS} coders x {N_MARKERS} markers")
+    print(
+        f"synthetic project: {args.sessions} sessions x {args.turns} patient turns x "
+        f"{N_CODERS} coders x {N_MARKERS} markers"
+    )
     codes = synthetic_codes(args.sessions, args.turns, N_CODERS, N_MARKERS, SEED)
     print(f"{codes.size:,} unit-marker judgements")
     part_arrays(codes, args.skip_libraries)
@@ -255,25 +299,51 @@ def main() -> None:
             env["DATA_DIR"] = tmp
             out = Path(tmp) / "info.json"
             t = time.perf_counter()
-            subprocess.run([sys.executable, __file__, "--child", "build", "--out", str(out),
-                            "--sessions", str(args.sessions), "--turns", str(args.turns)],
-                           env=env, check=True, cwd=ROOT)
+            subprocess.run(
+                [
+                    sys.executable,
+                    __file__,
+                    "--child",
+                    "build",
+                    "--out",
+                    str(out),
+                    "--sessions",
+                    str(args.sessions),
+                    "--turns",
+                    str(args.turns),
+                ],
+                env=env,
+                check=True,
+                cwd=ROOT,
+            )
             info = json.loads(out.read_text())
-            print(f"[database] wrote {info['applications']:,} marker applications "
-                  f"(set-up {time.perf_counter() - t:.0f} s, not measured)")
+            print(
+                f"[database] wrote {info['applications']:,} marker applications "
+                f"(set-up {time.perf_counter() - t:.0f} s, not measured)"
+            )
             for child in ("one-query", "report"):
-                subprocess.run([sys.executable, __file__, "--child", child, "--out", str(out)],
-                               env=env, check=True, cwd=ROOT)
+                subprocess.run(
+                    [sys.executable, __file__, "--child", child, "--out", str(out)],
+                    env=env,
+                    check=True,
+                    cwd=ROOT,
+                )
             q = json.loads(Path(f"{out}.one-query").read_text())
             r = json.loads(Path(f"{out}.report").read_text())
-            print(f"[database] reading the codings in one query: {q['seconds']:.2f} s "
-                  f"({q['rows']:,} rows; process peak RSS {q['rss_peak_mb']:.0f} MB)")
-            print(f"[database] report task end to end (database to stored results): "
-                  f"{r['seconds']:.2f} s {r['timings']} -> ratio {r['seconds'] / q['seconds']:.2f}x "
-                  f"(target <= 3x)")
-            print(f"[database] report process peak RSS {r['rss_peak_mb']:.0f} MB "
-                  f"(after Django start-up {r['rss_before_mb']:.0f} MB); stored results "
-                  f"{r['results_kb']:.0f} KB")
+            print(
+                f"[database] reading the codings in one query: {q['seconds']:.2f} s "
+                f"({q['rows']:,} rows; process peak RSS {q['rss_peak_mb']:.0f} MB)"
+            )
+            print(
+                f"[database] report task end to end (database to stored results): "
+                f"{r['seconds']:.2f} s {r['timings']} -> ratio {r['seconds'] / q['seconds']:.2f}x "
+                f"(target <= 3x)"
+            )
+            print(
+                f"[database] report process peak RSS {r['rss_peak_mb']:.0f} MB "
+                f"(after Django start-up {r['rss_before_mb']:.0f} MB); stored results "
+                f"{r['results_kb']:.0f} KB"
+            )
     finally:
         if not os.environ.get("BENCH_KEEP_DB"):
             subprocess.run([*psql, f"DROP DATABASE IF EXISTS {DB_NAME}"], check=False)

@@ -23,7 +23,9 @@ urlpatterns = [
         name="api-member",
     ),
     path(P + "invitations/", projects.InvitationCreateView.as_view(), name="api-invitations"),
-    path(P + "coding-systems/", codebooks.CodingSystemListView.as_view(), name="api-coding-systems"),
+    path(
+        P + "coding-systems/", codebooks.CodingSystemListView.as_view(), name="api-coding-systems"
+    ),
     path(
         "coding-systems/<int:coding_system_id>/",
         codebooks.CodingSystemDetailView.as_view(),
@@ -80,7 +82,9 @@ urlpatterns = [
         name="api-marker",
     ),
     path(A + "ratings/", assignments.RatingView.as_view(), name="api-ratings"),
-    path(A + "classification/", assignments.ClassificationView.as_view(), name="api-classification"),
+    path(
+        A + "classification/", assignments.ClassificationView.as_view(), name="api-classification"
+    ),
     path(A + "notes/", assignments.NotesView.as_view(), name="api-notes"),
     path(A + "history/", assignments.HistoryView.as_view(), name="api-history"),
     path(A + "position/", assignments.PositionView.as_view(), name="api-assignment-position"),

@@ -87,7 +87,12 @@ class _Catalogue:
 
 
 def codings_import_csv(
-    *, project: Project, filename: str, content: bytes, by, dry_run: bool = False,
+    *,
+    project: Project,
+    filename: str,
+    content: bytes,
+    by,
+    dry_run: bool = False,
     submit: bool = True,
 ) -> dict:
     """Check and import a codings CSV; raise ImportFailed listing every problem by line."""
@@ -219,7 +224,11 @@ def _check_row(catalogue, group: _Group, row, line, problem, seen_units) -> None
     value = row.get("value", "")
     if kind == "marker":
         marker = next(
-            (m for m in system.markers.all() if m.code == row["item"] or str(m.number) == row["item"]),
+            (
+                m
+                for m in system.markers.all()
+                if m.code == row["item"] or str(m.number) == row["item"]
+            ),
             None,
         )
         if marker is None:
@@ -246,15 +255,23 @@ def _check_row(catalogue, group: _Group, row, line, problem, seen_units) -> None
             turn_id, role, _, _ = turns[unit_number - 1]
             wanted = ROLE_FOR_UNIT.get(marker.unit)
             if wanted and role != wanted:
-                problem(line, f"turn {unit_number} is a {role} turn; marker {row['item']} "
-                        f"applies to {wanted} turns", "unit")
+                problem(
+                    line,
+                    f"turn {unit_number} is a {role} turn; marker {row['item']} "
+                    f"applies to {wanted} turns",
+                    "unit",
+                )
                 return
             entry |= {"turn_id": turn_id, "speaker_role": role}
         if marker.value_kind == "rating":
             number = _int(value)
             if number is None or not marker.rating_min <= number <= marker.rating_max:
-                problem(line, f"marker {row['item']} needs a value from {marker.rating_min} to "
-                        f"{marker.rating_max}", "value")
+                problem(
+                    line,
+                    f"marker {row['item']} needs a value from {marker.rating_min} to "
+                    f"{marker.rating_max}",
+                    "value",
+                )
                 return
             entry["value"] = number
         elif value:
@@ -273,14 +290,19 @@ def _check_row(catalogue, group: _Group, row, line, problem, seen_units) -> None
             return
         number = _int(value)
         if number is None or not item.min_value <= number <= item.max_value:
-            problem(line, f"{item.code} is rated from {item.min_value} to {item.max_value}", "value")
+            problem(
+                line, f"{item.code} is rated from {item.min_value} to {item.max_value}", "value"
+            )
             return
         entry = {"item": item, "value": number, "segment_index": None, "line": line}
         if item.level == Level.SEGMENT:
             count = catalogue.segment_count(transcript.pk, system.segment_length_seconds or 300)
             if unit_kind != "segment" or count is None or not 1 <= unit_number <= count:
-                problem(line, f"{item.code} is rated per segment: give segment:N (1-{count or 0})",
-                        "unit")
+                problem(
+                    line,
+                    f"{item.code} is rated per segment: give segment:N (1-{count or 0})",
+                    "unit",
+                )
                 return
             entry["segment_index"] = unit_number - 1
         elif unit_kind is not None:
@@ -302,8 +324,9 @@ def _check_row(catalogue, group: _Group, row, line, problem, seen_units) -> None
         category = next((c for c in classification.categories.all() if c.code == value), None)
         if category is None:
             codes = ", ".join(c.code for c in classification.categories.all())
-            problem(line, f"{value!r} is not a category of {classification.code} ({codes})",
-                    "value")
+            problem(
+                line, f"{value!r} is not a category of {classification.code} ({codes})", "value"
+            )
             return
         if any(c["classification"] == classification for c in group.classifications):
             problem(line, f"classification {classification.code} is given twice", "item")
@@ -371,8 +394,10 @@ def _write(groups: dict[tuple, _Group], *, by, submit: bool) -> None:
             r["segment_index"] is not None for r in group.ratings
         ):
             length = group.system.segment_length_seconds or 300
-            segments = {s.index: s for s in transcript_segments(transcript=transcript,
-                                                                 length_seconds=length)}
+            segments = {
+                s.index: s
+                for s in transcript_segments(transcript=transcript, length_seconds=length)
+            }
         for m in group.markers:
             marker = m["marker"]
             segment = segments.get(m["segment_index"]) if "segment_index" in m else None
@@ -396,7 +421,8 @@ def _write(groups: dict[tuple, _Group], *, by, submit: bool) -> None:
                 RatingValue(
                     assignment=assignment,
                     item=item,
-                    segment=segments.get(r["segment_index"]) if r["segment_index"] is not None
+                    segment=segments.get(r["segment_index"])
+                    if r["segment_index"] is not None
                     else None,
                     value=r["value"],
                     min_value=item.min_value,

@@ -44,8 +44,7 @@ def _check_value(marker: Marker, value: int | None) -> None:
     if marker.value_kind == "rating":
         if value is None or not (marker.rating_min <= value <= marker.rating_max):
             raise DomainError(
-                f"Marker {marker} needs a rating from {marker.rating_min} to "
-                f"{marker.rating_max}.",
+                f"Marker {marker} needs a rating from {marker.rating_min} to {marker.rating_max}.",
                 details={"value": [f"Between {marker.rating_min} and {marker.rating_max}."]},
             )
     elif value is not None:
@@ -88,7 +87,9 @@ def _unit_of(assignment: Assignment, turn_id, segment_id) -> tuple[Turn | None, 
 
 
 def _marker_of(assignment: Assignment, marker_id) -> Marker:
-    marker = Marker.objects.filter(pk=marker_id, coding_system_id=assignment.coding_system_id).first()
+    marker = Marker.objects.filter(
+        pk=marker_id, coding_system_id=assignment.coding_system_id
+    ).first()
     if marker is None:
         raise NotFoundError("That marker is not part of this coding system.")
     return marker
@@ -169,7 +170,9 @@ def rating_set(
     base_revision: int | None = None,
 ) -> tuple[RatingValue | None, int]:
     """Set (or clear, with value None) a session or segment rating."""
-    item = RatingItem.objects.filter(pk=item_id, coding_system_id=assignment.coding_system_id).first()
+    item = RatingItem.objects.filter(
+        pk=item_id, coding_system_id=assignment.coding_system_id
+    ).first()
     if item is None:
         raise NotFoundError("That rating item is not part of this coding system.")
     _, segment = _unit_of(assignment, None, segment_id)

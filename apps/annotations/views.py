@@ -62,7 +62,11 @@ def workspace(request, assignment_id: int):
             for t in turns
         ],
         "segments": [
-            {"id": s["segment"].pk, "index": s["segment"].index, "start": s["segment"].start_seconds}
+            {
+                "id": s["segment"].pk,
+                "index": s["segment"].index,
+                "start": s["segment"].start_seconds,
+            }
             for s in segments
         ],
         "codable_roles": sorted(codable_roles),
@@ -79,7 +83,8 @@ def workspace(request, assignment_id: int):
     }
     scales = structure["scales"]
     markers_by_scale = [
-        (scale, [m for m in structure["markers"] if m["scale"] == scale["code"]]) for scale in scales
+        (scale, [m for m in structure["markers"] if m["scale"] == scale["code"]])
+        for scale in scales
     ]
     loose = [m for m in structure["markers"] if m["scale"] is None]
     if loose:

@@ -88,7 +88,7 @@ class MarkerApplySerializer(RevisionSerializer):
         allow_blank=True,
         allow_null=True,
         default=None,
-        help_text="Omit to keep the note of a marker applied again; send \"\" to clear it.",
+        help_text='Omit to keep the note of a marker applied again; send "" to clear it.',
     )
 
 
@@ -118,9 +118,9 @@ class SavedSerializer(serializers.Serializer):
 
 
 def _assignments(queryset):
-    return queryset.select_related(
-        "coder", "transcript__session__case", "coding_system"
-    ).order_by("id")
+    return queryset.select_related("coder", "transcript__session__case", "coding_system").order_by(
+        "id"
+    )
 
 
 class AssignmentListView(APIView):
@@ -157,7 +157,9 @@ class AssignmentListView(APIView):
         payload.is_valid(raise_exception=True)
         data = payload.validated_data
         transcript = access_transcript(request.user, data["transcript"])
-        system = CodingSystem.objects.filter(pk=data["coding_system"], project_id=project_id).first()
+        system = CodingSystem.objects.filter(
+            pk=data["coding_system"], project_id=project_id
+        ).first()
         coder = User.objects.filter(email__iexact=data["coder"]).first()
         if transcript.project_id != project_id or system is None:
             raise NotFoundError("The transcript or coding system is not in this project.")
@@ -358,10 +360,15 @@ class CodingImportView(APIView):
     parser_classes = [MultiPartParser, FormParser, JSONParser]
 
     @extend_schema(
-        request={"multipart/form-data": {"type": "object", "properties": {
-            "file": {"type": "string", "format": "binary"},
-            "dry_run": {"type": "boolean"},
-        }}},
+        request={
+            "multipart/form-data": {
+                "type": "object",
+                "properties": {
+                    "file": {"type": "string", "format": "binary"},
+                    "dry_run": {"type": "boolean"},
+                },
+            }
+        },
         responses={201: OpenApiTypes.OBJECT, 200: OpenApiTypes.OBJECT},
         summary="Import existing codings from CSV (all-or-nothing, errors name the line)",
     )

@@ -52,9 +52,7 @@ class Assignment(models.Model):
     """
 
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="assignments")
-    transcript = models.ForeignKey(
-        Transcript, on_delete=models.CASCADE, related_name="assignments"
-    )
+    transcript = models.ForeignKey(Transcript, on_delete=models.CASCADE, related_name="assignments")
     coding_system = models.ForeignKey(
         CodingSystem, on_delete=models.PROTECT, related_name="assignments"
     )

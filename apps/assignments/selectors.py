@@ -123,9 +123,7 @@ def assignment_history(assignment: Assignment) -> list[dict]:
                 {
                     "when": record.history_date.isoformat(),
                     "who": record.history_user.email if record.history_user else None,
-                    "action": {"+": "created", "~": "changed", "-": "deleted"}[
-                        record.history_type
-                    ],
+                    "action": {"+": "created", "~": "changed", "-": "deleted"}[record.history_type],
                     "kind": kind,
                     "what": describe(record),
                     "changes": _json_safe(changes),

@@ -167,15 +167,16 @@ def assignment_missing_items(assignment: Assignment) -> list[str]:
 
 
 @transaction.atomic
-def assignment_submit(*, assignment: Assignment, by, base_revision: int | None = None) -> Assignment:
+def assignment_submit(
+    *, assignment: Assignment, by, base_revision: int | None = None
+) -> Assignment:
     """Check completeness, then lock the coding and queue a fresh reliability report."""
     locked = Assignment.objects.select_for_update().get(pk=assignment.pk)
     if locked.state == State.SUBMITTED:
         raise ConflictError("This coding is already submitted.", code="locked")
     if base_revision is not None and locked.revision != base_revision:
         raise ConflictError(
-            "This coding was changed in another tab since you opened it; reload before "
-            "submitting.",
+            "This coding was changed in another tab since you opened it; reload before submitting.",
             details={"current_revision": locked.revision},
         )
     missing = assignment_missing_items(locked)

@@ -27,7 +27,9 @@ def mine(request):
         row["purpose_label"] = Purpose(row["purpose"]).label
     open_rows = [r for r in rows if r["state"] != "submitted"]
     done_rows = [r for r in rows if r["state"] == "submitted"]
-    return render(request, "assignments/mine.html", {"open_rows": open_rows, "done_rows": done_rows})
+    return render(
+        request, "assignments/mine.html", {"open_rows": open_rows, "done_rows": done_rows}
+    )
 
 
 @login_required
@@ -81,7 +83,9 @@ def release(request, project_id: int):
         ).first()
         if system is None or transcript.project_id != project_id:
             raise NotFoundError()
-        count = services.codings_release(transcript=transcript, coding_system=system, by=request.user)
+        count = services.codings_release(
+            transcript=transcript, coding_system=system, by=request.user
+        )
         messages.success(request, f"Released {count} codings to their coders for discussion.")
     except (KeyError, ValueError):
         messages.error(request, "Choose the transcript and coding system to release.")
@@ -104,8 +108,12 @@ def import_codings(request, project_id: int):
         return render(
             request,
             "import_failed.html",
-            {"project": membership.project, "manages": True, "error": exc,
-             "heading": "The codings were not imported"},
+            {
+                "project": membership.project,
+                "manages": True,
+                "error": exc,
+                "heading": "The codings were not imported",
+            },
             status=400,
         )
     messages.success(

@@ -123,7 +123,11 @@ class Marker(models.Model):
             ),
             models.CheckConstraint(
                 condition=Q(value_kind="presence")
-                | Q(rating_min__isnull=False, rating_max__isnull=False, rating_min__lt=F("rating_max")),
+                | Q(
+                    rating_min__isnull=False,
+                    rating_max__isnull=False,
+                    rating_min__lt=F("rating_max"),
+                ),
                 name="marker_rating_range_valid",
             ),
         ]

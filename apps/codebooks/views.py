@@ -22,7 +22,9 @@ def detail(request, coding_system_id: int):
     membership = access_project(request.user, system.project_id)
     structure = coding_system_structure(system)
     scales = {s["code"]: s for s in structure["scales"]}
-    grouped = [(s, [m for m in structure["markers"] if m["scale"] == s["code"]]) for s in scales.values()]
+    grouped = [
+        (s, [m for m in structure["markers"] if m["scale"] == s["code"]]) for s in scales.values()
+    ]
     loose = [m for m in structure["markers"] if m["scale"] is None]
     context = {
         "project": system.project,
@@ -52,8 +54,12 @@ def import_file(request, project_id: int):
         return render(
             request,
             "import_failed.html",
-            {"project": membership.project, "manages": True, "error": exc,
-             "heading": "The codebook was not imported"},
+            {
+                "project": membership.project,
+                "manages": True,
+                "error": exc,
+                "heading": "The codebook was not imported",
+            },
             status=400,
         )
     messages.success(request, f"Imported {system.name} version {system.version}.")

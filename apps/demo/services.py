@@ -85,9 +85,7 @@ def demo_load() -> Project:
         project=project, case__code=RECORDED_SESSION[0], number=RECORDED_SESSION[1]
     )
     duration = (session.transcript.duration_seconds or 60) + 5
-    upload = SimpleUploadedFile(
-        "C-104-s06.wav", tone_wav(duration), content_type="audio/wav"
-    )
+    upload = SimpleUploadedFile("C-104-s06.wav", tone_wav(duration), content_type="audio/wav")
     recording_attach(session=session, upload=upload, by=lead)
 
     codings_import_csv(

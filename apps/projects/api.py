@@ -109,9 +109,7 @@ class ProjectDetailView(APIView):
         project = services.project_update(
             project=membership.project,
             name=payload.validated_data.get("name", membership.project.name),
-            description=payload.validated_data.get(
-                "description", membership.project.description
-            ),
+            description=payload.validated_data.get("description", membership.project.description),
         )
         context = {"roles": {project_id: membership.role}}
         return Response(ProjectSerializer(project, context=context).data)

@@ -55,8 +55,7 @@ class ImportFailed(DomainError):
         all of them, so the page and the API can show every file and line.
         """
         details = [
-            {"file": i.file, "line": i.line, "field": i.field, "message": i.message}
-            for i in issues
+            {"file": i.file, "line": i.line, "field": i.field, "message": i.message} for i in issues
         ]
         first = details[0]
         where = f"{first['file']}:{first['line']}" if first["line"] else first["file"]

@@ -102,7 +102,9 @@ def _check_not_last_lead(membership: Membership) -> None:
 
 
 @transaction.atomic
-def invitation_create(*, project: Project, email: str, role: str, by, accept_url: str) -> Invitation:
+def invitation_create(
+    *, project: Project, email: str, role: str, by, accept_url: str
+) -> Invitation:
     """Invite someone by email; `accept_url` is a format string with {token}."""
     _validate_role(role)
     _check_can_grant(project=project, by=by, role=role)
@@ -117,7 +119,7 @@ def invitation_create(*, project: Project, email: str, role: str, by, accept_url
         lambda: send_mail(
             subject=f"Invitation to the study {project.name}",
             message=(
-                f"{by.display_name} invites you to join the study \"{project.name}\" "
+                f'{by.display_name} invites you to join the study "{project.name}" '
                 f"as {Role(role).label.lower()}.\n\nAccept the invitation: {link}\n"
             ),
             from_email=None,

@@ -103,13 +103,9 @@ class ReportDetailView(APIView):
     @extend_schema(responses={200: ReportDetailSerializer}, summary="A report with its results")
     def get(self, request, report_id: int):
         report = (
-            ReliabilityReport.objects.select_related("coding_system")
-            .filter(pk=report_id)
-            .first()
+            ReliabilityReport.objects.select_related("coding_system").filter(pk=report_id).first()
         )
         if report is None:
             raise NotFoundError()
         access_reports(request.user, report.project_id)
         return Response(ReportDetailSerializer(report).data)
-
-

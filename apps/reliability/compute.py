@@ -61,7 +61,10 @@ def _battery_rows(battery: dict, names: list[str], codes: list[str]) -> list[dic
 
 
 def _occurrence(
-    codes: np.ndarray, clusters: np.ndarray, items: list[dict], scales: list[dict],
+    codes: np.ndarray,
+    clusters: np.ndarray,
+    items: list[dict],
+    scales: list[dict],
     parameters: dict,
 ) -> dict:
     """Marker occurrence per unit, per marker and per scale (a scale present = any marker)."""
@@ -71,12 +74,14 @@ def _occurrence(
     seed = parameters.get("seed")
     conf = float(parameters.get("confidence", 0.95))
     battery = agreement_battery(
-        codes, n_categories=2, clusters=clusters if n_boot else None, n_boot=n_boot, seed=seed,
+        codes,
+        n_categories=2,
+        clusters=clusters if n_boot else None,
+        n_boot=n_boot,
+        seed=seed,
         conf=conf,
     )
-    markers = _battery_rows(
-        battery, [m["name"] for m in items], [m["code"] for m in items]
-    )
+    markers = _battery_rows(battery, [m["name"] for m in items], [m["code"] for m in items])
     scale_codes, scale_names, scale_arrays = [], [], []
     for scale in scales:
         rows = [i for i, m in enumerate(items) if m.get("scale__code") == scale["code"]]
@@ -91,8 +96,12 @@ def _occurrence(
     scale_rows = []
     if scale_arrays:
         scale_battery = agreement_battery(
-            np.stack(scale_arrays), n_categories=2, clusters=clusters if n_boot else None,
-            n_boot=n_boot, seed=seed, conf=conf,
+            np.stack(scale_arrays),
+            n_categories=2,
+            clusters=clusters if n_boot else None,
+            n_boot=n_boot,
+            seed=seed,
+            conf=conf,
         )
         scale_rows = _battery_rows(scale_battery, scale_names, scale_codes)
     return {"n_units": int(codes.shape[1]), "markers": markers, "scales": scale_rows}
@@ -173,7 +182,9 @@ def _ratings(values: np.ndarray, items: list[dict], conf: float) -> list[dict]:
             )
         rows[i]["statistics"] = stats
         rows[i]["level"] = item["level"]
-        rows[i]["n_units"] = int(np.sum(np.sum(~np.isnan(table), axis=-1) >= 2)) if table.size else 0
+        rows[i]["n_units"] = (
+            int(np.sum(np.sum(~np.isnan(table), axis=-1) >= 2)) if table.size else 0
+        )
     return rows
 
 
@@ -183,8 +194,13 @@ def _classification(codes: np.ndarray, classifications: list[dict], conf: float)
         labels = [x["code"] for x in c["categories"]]
         table = codes[i]
         cells = [[labels[v] if v >= 0 else None for v in row] for row in table]
-        names = ("percent_agreement", "cohen_kappa", "fleiss_kappa", "krippendorff_alpha",
-                 "gwet_ac1")
+        names = (
+            "percent_agreement",
+            "cohen_kappa",
+            "fleiss_kappa",
+            "krippendorff_alpha",
+            "gwet_ac1",
+        )
         if table.shape[0] == 0 or table.shape[1] < 2:
             none = StatResult.undefined(NO_SESSIONS)
             stats = {k: _stat(none) for k in names}
@@ -211,6 +227,11 @@ def _classification(codes: np.ndarray, classifications: list[dict], conf: float)
     return rows
 
 
+def _coders(values: np.ndarray, coder_slice: slice | list[int]) -> np.ndarray:
+    """The columns of some coders (an empty dataset has no coder axis to index)."""
+    return values[..., coder_slice] if values.shape[-1] else values
+
+
 def compute_results(
     dataset, *, parameters: dict, progress: Callable[[float], None] | None = None
 ) -> dict:
@@ -223,39 +244,37 @@ def compute_results(
     segment_items = [i for i in dataset.rating_items if i["level"] == "segment"]
     n_sessions = len(dataset.sessions)
 
-    def level_block(coder_slice: slice | list[int], *, frequencies: bool = True) -> dict:
-        turn = dataset.turn_codes[..., coder_slice] if dataset.turn_codes.size else dataset.turn_codes
-        seg = (
-            dataset.segment_codes[..., coder_slice]
-            if dataset.segment_codes.size else dataset.segment_codes
-        )
+    def level_block(coder_slice: slice | list[int]) -> dict:
+        turn = _coders(dataset.turn_codes, coder_slice)
+        seg = _coders(dataset.segment_codes, coder_slice)
         return {
             "marker_occurrence": {
-                "turns": _occurrence(turn, dataset.turn_session, turn_markers, dataset.scales,
-                                     parameters),
-                "segments": _occurrence(seg, dataset.segment_session, segment_markers,
-                                        dataset.scales, parameters),
+                "turns": _occurrence(
+                    turn, dataset.turn_session, turn_markers, dataset.scales, parameters
+                ),
+                "segments": _occurrence(
+                    seg, dataset.segment_session, segment_markers, dataset.scales, parameters
+                ),
             },
             "marker_frequency": {
-                "turns": _frequency(turn, dataset.turn_session, n_sessions, turn_markers,
-                                    dataset.scales, conf),
-                "segments": _frequency(seg, dataset.segment_session, n_sessions,
-                                       segment_markers, dataset.scales, conf),
-            } if frequencies else None,
+                "turns": _frequency(
+                    turn, dataset.turn_session, n_sessions, turn_markers, dataset.scales, conf
+                ),
+                "segments": _frequency(
+                    seg, dataset.segment_session, n_sessions, segment_markers, dataset.scales, conf
+                ),
+            },
             "ratings": {
                 "session": _ratings(
-                    dataset.session_ratings[..., coder_slice]
-                    if dataset.session_ratings.size else dataset.session_ratings,
-                    session_items, conf),
+                    _coders(dataset.session_ratings, coder_slice), session_items, conf
+                ),
                 "segment": _ratings(
-                    dataset.segment_ratings[..., coder_slice]
-                    if dataset.segment_ratings.size else dataset.segment_ratings,
-                    segment_items, conf),
+                    _coders(dataset.segment_ratings, coder_slice), segment_items, conf
+                ),
             },
             "classification": _classification(
-                dataset.classification_codes[..., coder_slice]
-                if dataset.classification_codes.size else dataset.classification_codes,
-                dataset.classifications, conf),
+                _coders(dataset.classification_codes, coder_slice), dataset.classifications, conf
+            ),
         }
 
     overall = level_block(slice(None))
@@ -267,13 +286,14 @@ def compute_results(
         shared = int(np.sum(dataset.coded[:, a] & dataset.coded[:, b]))
         if shared == 0:
             continue
-        block = level_block([a, b], frequencies=False)
+        block = level_block([a, b])
         pairs.append(
             {
                 "coders": [dataset.coders[a]["email"], dataset.coders[b]["email"]],
                 "n_sessions": shared,
                 "classification": block["classification"],
                 "marker_occurrence": block["marker_occurrence"],
+                "marker_frequency": block["marker_frequency"],
                 "ratings": block["ratings"],
             }
         )
@@ -307,8 +327,10 @@ def _headline(overall: dict) -> dict:
         chosen = c.get("cohen_kappa") or c.get("fleiss_kappa")
         out["classification_kappa"] = chosen["value"] if chosen else None
         out["classification_agreement"] = c["percent_agreement"]["value"]
-    markers = overall["marker_occurrence"]["turns"]["markers"] or overall["marker_occurrence"][
-        "segments"]["markers"]
+    markers = (
+        overall["marker_occurrence"]["turns"]["markers"]
+        or overall["marker_occurrence"]["segments"]["markers"]
+    )
     kappas = [
         (m["statistics"].get("cohen_kappa") or m["statistics"]["fleiss_kappa"])["value"]
         for m in markers

@@ -98,8 +98,13 @@ def _assignments(coding_system: CodingSystem, project_id: int, filter: dict):
     )
     return list(
         qs.filter(transcript_id__in=double.values("transcript_id")).values_list(
-            "id", "transcript_id", "coder_id", "coder__email", "transcript__session_id",
-            "transcript__session__case__code", "transcript__session__number",
+            "id",
+            "transcript_id",
+            "coder_id",
+            "coder__email",
+            "transcript__session_id",
+            "transcript__session__case__code",
+            "transcript__session__number",
         )
     )
 
@@ -123,20 +128,35 @@ def load_dataset(*, coding_system: CodingSystem, project_id: int, filter: dict) 
         coding_system.markers.values("id", "code", "number", "name", "unit", "scale__code")
     )
     scales = list(coding_system.scales.values("id", "code", "name", "group"))
-    items = list(coding_system.rating_items.values("id", "code", "name", "level", "min_value",
-                                                    "max_value"))
+    items = list(
+        coding_system.rating_items.values("id", "code", "name", "level", "min_value", "max_value")
+    )
     classifications = [
-        {"id": c.pk, "code": c.code, "name": c.name,
-         "categories": [{"id": x.pk, "code": x.code, "name": x.name} for x in c.categories.all()]}
+        {
+            "id": c.pk,
+            "code": c.code,
+            "name": c.name,
+            "categories": [
+                {"id": x.pk, "code": x.code, "name": x.name} for x in c.categories.all()
+            ],
+        }
         for c in coding_system.classifications.prefetch_related("categories")
     ]
     data = Dataset(
-        coding_system={"id": coding_system.pk, "key": coding_system.key,
-                       "version": coding_system.version, "name": coding_system.name},
+        coding_system={
+            "id": coding_system.pk,
+            "key": coding_system.key,
+            "version": coding_system.version,
+            "name": coding_system.name,
+        },
         coders=[{"id": c, "email": emails[c]} for c in coder_ids],
         sessions=[
-            {"transcript": t, "session": session_info[t][0], "case": session_info[t][1],
-             "number": session_info[t][2]}
+            {
+                "transcript": t,
+                "session": session_info[t][0],
+                "case": session_info[t][1],
+                "number": session_info[t][2],
+            }
             for t in transcript_ids
         ],
         markers=markers,
@@ -257,8 +277,12 @@ def _segment_array(segment_markers, segment_pos, segment_session, coded, assignm
 
 
 def _ratings(items, n_sessions, n_coders, segment_pos, assignment_ids, slot):
-    session_items = {it["id"]: i for i, it in enumerate(i for i in items if i["level"] == "session")}
-    segment_items = {it["id"]: i for i, it in enumerate(i for i in items if i["level"] == "segment")}
+    session_items = {
+        it["id"]: i for i, it in enumerate(i for i in items if i["level"] == "session")
+    }
+    segment_items = {
+        it["id"]: i for i, it in enumerate(i for i in items if i["level"] == "segment")
+    }
     session = np.full((len(session_items), n_sessions, n_coders), np.nan)
     n_segments = len(segment_pos) if segment_pos else 0
     segment = np.full((len(segment_items), n_segments, n_coders), np.nan)
@@ -276,9 +300,7 @@ def _ratings(items, n_sessions, n_coders, segment_pos, assignment_ids, slot):
 def _classifications(classifications, n_sessions, n_coders, assignment_ids, slot):
     codes = np.full((len(classifications), n_sessions, n_coders), -1, np.int8)
     row = {c["id"]: i for i, c in enumerate(classifications)}
-    category = {
-        x["id"]: j for c in classifications for j, x in enumerate(c["categories"])
-    }
+    category = {x["id"]: j for c in classifications for j, x in enumerate(c["categories"])}
     for assignment_id, classification_id, category_id in ClassificationValue.objects.filter(
         assignment_id__in=assignment_ids
     ).values_list("assignment_id", "classification_id", "category_id"):

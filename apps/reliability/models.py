@@ -38,9 +38,7 @@ class ReliabilityReport(models.Model):
     # {"bootstrap": int, "seed": int, "confidence": 0.95, ...}
     parameters = models.JSONField(default=dict, blank=True)
     trigger = models.CharField(max_length=20, default="manual")
-    state = models.CharField(
-        max_length=10, choices=ReportState.choices, default=ReportState.QUEUED
-    )
+    state = models.CharField(max_length=10, choices=ReportState.choices, default=ReportState.QUEUED)
     progress = models.PositiveSmallIntegerField(default=0)
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"

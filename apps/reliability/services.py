@@ -46,7 +46,9 @@ def _clean_parameters(parameters: dict) -> dict:
         )
     merged = default_parameters() | parameters
     if not 0.5 <= float(merged["confidence"]) < 1:
-        raise DomainError("confidence must be between 0.5 and 1.", details={"confidence": ["0.5-1"]})
+        raise DomainError(
+            "confidence must be between 0.5 and 1.", details={"confidence": ["0.5-1"]}
+        )
     if not 0 <= int(merged["bootstrap"]) <= 10000:
         raise DomainError("bootstrap must be 0-10000.", details={"bootstrap": ["0-10000"]})
     return merged
@@ -167,9 +169,7 @@ def report_compute(*, report_id: int) -> ReliabilityReport | None:
         if settings.DEBUG:
             traceback.print_exc()
         return ReliabilityReport.objects.get(pk=report_id)
-    ReliabilityReport.objects.filter(
-        pk=report_id, state=ReportState.RUNNING
-    ).update(
+    ReliabilityReport.objects.filter(pk=report_id, state=ReportState.RUNNING).update(
         state=ReportState.DONE,
         progress=100,
         finished_at=timezone.now(),

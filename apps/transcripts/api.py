@@ -151,7 +151,7 @@ def _prefixes(raw: str | None) -> dict[str, str] | None:
         value = None
     if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
         raise DomainError(
-            "speaker_prefixes must be a JSON object such as {\"T\": \"therapist\"}.",
+            'speaker_prefixes must be a JSON object such as {"T": "therapist"}.',
             details={"speaker_prefixes": ["Invalid JSON object."]},
         )
     return value
@@ -212,7 +212,10 @@ class SessionListView(APIView):
         payload.is_valid(raise_exception=True)
         fields = dict(payload.validated_data)
         session = services.session_create(
-            project=membership.project, case=fields.pop("case"), number=fields.pop("number"), **fields
+            project=membership.project,
+            case=fields.pop("case"),
+            number=fields.pop("number"),
+            **fields,
         )
         return Response(SessionSerializer(session).data, status=201)
 
@@ -240,9 +243,7 @@ class TranscriptListView(APIView):
     @extend_schema(responses=TranscriptSummarySerializer(many=True), summary="Transcripts")
     def get(self, request, project_id: int):
         membership = access_project(request.user, project_id)
-        transcripts = visible_transcripts(request.user, membership).select_related(
-            "session__case"
-        )
+        transcripts = visible_transcripts(request.user, membership).select_related("session__case")
         return Response(TranscriptSummarySerializer(transcripts, many=True).data)
 
 
@@ -317,9 +318,7 @@ class RecordingView(APIView):
         recording = Recording.objects.filter(session=session).first()
         if recording is None:
             raise NotFoundError("This session has no recording.")
-        return ranged_file_response(
-            request, recording.file, recording.content_type, recording.size
-        )
+        return ranged_file_response(request, recording.file, recording.content_type, recording.size)
 
     @extend_schema(
         request={"multipart/form-data": RecordingUploadSerializer},

@@ -180,7 +180,9 @@ class Segment(models.Model):
 def recording_path(instance: "Recording", filename: str) -> str:
     # The stored name never carries the original file name (it may contain a patient's name).
     suffix = filename.rsplit(".", 1)[-1].lower() if "." in filename else "bin"
-    return f"recordings/project-{instance.session.project_id}/session-{instance.session_id}.{suffix}"
+    return (
+        f"recordings/project-{instance.session.project_id}/session-{instance.session_id}.{suffix}"
+    )
 
 
 class Recording(models.Model):

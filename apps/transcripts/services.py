@@ -160,7 +160,9 @@ def transcripts_import(
                     )
                 )
     elif metas is None:
-        raise ImportFailed("Describe the sessions with a manifest CSV (file, case, session_number).")
+        raise ImportFailed(
+            "Describe the sessions with a manifest CSV (file, case, session_number)."
+        )
     else:
         manifest_name = ""
         for name in names:
@@ -276,11 +278,16 @@ def _check_against_database(
                 )
             seen_case_labels.setdefault(meta.case, (*labels, str(meta.line)))
             stored = cases.get(meta.case)
-            if stored is not None and stored.aai_primary and (
-                stored.aai_primary,
-                stored.aai_secondary,
-                stored.aai_subclass,
-            ) != labels:
+            if (
+                stored is not None
+                and stored.aai_primary
+                and (
+                    stored.aai_primary,
+                    stored.aai_secondary,
+                    stored.aai_subclass,
+                )
+                != labels
+            ):
                 issues.append(
                     ImportIssue(
                         file=where,
@@ -304,9 +311,11 @@ def _write(project, files, metas, parsed, by, summary: ImportSummary) -> None:
     for code in codes:
         if code in cases:
             continue
-        labels = next(m for m in metas.values() if m.case == code and m.aai_primary) if any(
-            m.case == code and m.aai_primary for m in metas.values()
-        ) else None
+        labels = (
+            next(m for m in metas.values() if m.case == code and m.aai_primary)
+            if any(m.case == code and m.aai_primary for m in metas.values())
+            else None
+        )
         new_cases.append(
             Case(
                 project=project,
@@ -512,9 +521,7 @@ def transcript_segments(*, transcript: Transcript, length_seconds: int) -> list[
     )
     if segments:
         return segments
-    times = list(
-        transcript.turns.order_by("position").values_list("start_seconds", "end_seconds")
-    )
+    times = list(transcript.turns.order_by("position").values_list("start_seconds", "end_seconds"))
     try:
         spans = derive_segments(times, length_seconds=length_seconds)
     except ValueError as exc:

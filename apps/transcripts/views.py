@@ -30,7 +30,9 @@ def _prefixes_from_form(raw: str) -> dict[str, str] | None:
             continue
         prefix, _, role = part.partition("=")
         if not role.strip():
-            raise DomainError(f"Write speaker prefixes as PREFIX=role, e.g. T=therapist (got {part!r}).")
+            raise DomainError(
+                f"Write speaker prefixes as PREFIX=role, e.g. T=therapist (got {part!r})."
+            )
         mapping[prefix.strip()] = role.strip().lower()
     return mapping
 
