@@ -17,8 +17,9 @@ from apps.assignments.services import assignment_create
 from apps.codebooks.models import CodingSystem
 from apps.projects.models import Membership, Project, Role
 from apps.projects.services import project_create
+from apps.transcripts.imports import transcripts_import
 from apps.transcripts.models import Session
-from apps.transcripts.services import recording_attach, transcripts_import
+from apps.transcripts.services import recording_attach
 
 DATA = Path(__file__).resolve().parent / "data"
 PROJECT_NAME = "Attachment and alliance in brief therapy (demo)"

@@ -22,7 +22,7 @@ from apps.projects.access import (
     visible_transcripts,
 )
 from apps.projects.errors import DomainError, NotFoundError
-from apps.transcripts import services
+from apps.transcripts import imports, services
 from apps.transcripts.media import ranged_file_response
 from apps.transcripts.models import Case, Recording, Session, Transcript
 from apps.transcripts.selectors import transcript_detail
@@ -265,7 +265,7 @@ class TranscriptImportView(APIView):
                 details={"manifest": ["This field is required."]},
             )
         dry_run = str(request.data.get("dry_run", "")).lower() in {"1", "true", "yes", "on"}
-        summary = services.transcripts_import(
+        summary = imports.transcripts_import(
             project=membership.project,
             files=[(f.name, f.read()) for f in files],
             manifest=(manifest.name, manifest.read()),
@@ -296,7 +296,7 @@ class SessionTranscriptView(APIView):
         upload = request.FILES.get("file")
         if upload is None:
             raise DomainError("Upload a transcript file.", details={"file": ["Required."]})
-        transcript = services.transcript_replace(
+        transcript = imports.transcript_replace(
             session=session,
             filename=upload.name,
             content=upload.read(),

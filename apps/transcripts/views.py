@@ -13,7 +13,7 @@ from apps.projects.access import (
     can_see_criteria,
 )
 from apps.projects.errors import DomainError
-from apps.transcripts import services
+from apps.transcripts import imports, services
 from apps.transcripts.models import ImportBatch, Recording
 from apps.transcripts.parsing import DEFAULT_SPEAKER_PREFIXES
 from apps.transcripts.selectors import transcript_turns
@@ -51,7 +51,7 @@ def import_upload(request, project_id: int):
         try:
             if manifest is None:
                 raise DomainError("Choose the manifest CSV that describes the files.")
-            batch, summary = services.import_batch_create(
+            batch, summary = imports.import_batch_create(
                 project=membership.project,
                 files=[(f.name, f.read()) for f in files],
                 manifest=(manifest.name, manifest.read()),
@@ -73,10 +73,10 @@ def import_preview(request, project_id: int, batch_id: int):
     if request.method == "POST":
         try:
             if request.POST.get("action") == "discard":
-                services.import_batch_discard(batch=batch)
+                imports.import_batch_discard(batch=batch)
                 messages.info(request, "The import was discarded; nothing was written.")
                 return redirect("projects:detail", project_id=project_id)
-            summary = services.import_batch_commit(batch=batch, by=request.user)
+            summary = imports.import_batch_commit(batch=batch, by=request.user)
         except DomainError as exc:
             context["error"] = exc
             return render(request, "transcripts/import_preview.html", context, status=400)
@@ -129,7 +129,7 @@ def transcript_upload(request, session_id: int):
     try:
         if upload is None:
             raise DomainError("Choose a transcript file.")
-        services.transcript_replace(
+        imports.transcript_replace(
             session=session,
             filename=upload.name,
             content=upload.read(),
