@@ -85,7 +85,9 @@ def assignments_progress(assignments: list[Assignment]) -> dict[int, dict]:
 def assignments_for_coder(user) -> list[dict]:
     """My assignments across projects, newest work first, with progress."""
     assignments = list(
-        Assignment.objects.filter(coder=user)
+        # Only projects the coder still belongs to: a removed member's codings stay in the
+        # study but no longer appear on their home page.
+        Assignment.objects.filter(coder=user, project__memberships__user=user)
         .select_related("project", "coding_system", "transcript__session__case")
         .order_by("state", "due_date", "id")
     )

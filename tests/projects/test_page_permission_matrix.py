@@ -728,3 +728,33 @@ def test_the_session_page_shows_criteria_only_to_who_may_see_them(world, cast, r
     page = browser_for(cast[role]).get(f"/sessions/{world.session}/").content.decode()
 
     assert ("<dt>AAI</dt>" in page) == (role in {"lead", "coordinator", "viewer"})
+
+
+def test_only_report_readers_see_the_reliability_link(client, project, cast):
+    expected = {
+        "lead": True,
+        "coordinator": True,
+        "trainer": True,
+        "viewer": True,
+        "coder_a": False,
+        "coder_b": False,
+        "trainee": False,
+    }
+    for name, shown in expected.items():
+        client.force_login(cast[name])
+        page = client.get(f"/projects/{project.pk}/members/").content.decode()
+        assert (f"/projects/{project.pk}/reliability/" in page) is shown, name
+
+
+def test_my_assignments_leave_out_projects_the_coder_was_removed_from(
+    client, assignment_a, coder_a
+):
+    from apps.projects.models import Membership
+
+    client.force_login(coder_a)
+    before = client.get("/my/assignments/").content.decode()
+    Membership.objects.filter(project=assignment_a.project, user=coder_a).delete()
+    after = client.get("/my/assignments/").content.decode()
+
+    assert f"/assignments/{assignment_a.pk}/code/" in before
+    assert f"/assignments/{assignment_a.pk}/code/" not in after
