@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from types import SimpleNamespace
 
 from django.db import transaction
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history
 
@@ -337,21 +338,25 @@ def _check_row(catalogue, group: _Group, row, line, problem, seen_units) -> None
 
 
 def _check_existing(groups: dict[tuple, _Group], filename: str) -> list[dict]:
-    """An existing assignment may receive an import only while it holds no codes."""
+    """An existing assignment may receive an import only while it holds no codes.
+
+    One query for all groups: the file may hold thousands of codings.
+    """
+    transcript_ids = {g.session.transcript.pk for g in groups.values()}
+    taken = {
+        (a["transcript_id"], a["coding_system_id"], a["coder_id"], a["purpose"])
+        for a in Assignment.objects.filter(transcript_id__in=transcript_ids)
+        .filter(
+            Q(state=State.SUBMITTED)
+            | Exists(MarkerApplication.objects.filter(assignment=OuterRef("pk")))
+            | Exists(RatingValue.objects.filter(assignment=OuterRef("pk")))
+            | Exists(ClassificationValue.objects.filter(assignment=OuterRef("pk")))
+        )
+        .values("transcript_id", "coding_system_id", "coder_id", "purpose")
+    }
     problems = []
     for (_session, system_id, coder_id, purpose), group in groups.items():
-        existing = Assignment.objects.filter(
-            transcript=group.session.transcript,
-            coding_system_id=system_id,
-            coder_id=coder_id,
-            purpose=purpose,
-        ).first()
-        if existing is not None and (
-            existing.state == State.SUBMITTED
-            or existing.marker_applications.exists()
-            or existing.ratings.exists()
-            or existing.classification_values.exists()
-        ):
+        if (group.session.transcript.pk, system_id, coder_id, purpose) in taken:
             problems.append(
                 {
                     "file": filename,

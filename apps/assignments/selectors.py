@@ -37,11 +37,11 @@ def assignments_progress(assignments: list[Assignment]) -> dict[int, dict]:
         units_by_system[system_id].add(unit)
     # Codable positions per transcript and role, so visiting a therapist turn in a PACS
     # coding (only patient turns are coded) does not count as progress.
-    positions: dict[tuple[int, str], set[int]] = defaultdict(set)
+    positions: dict[int, dict[str, set[int]]] = defaultdict(lambda: defaultdict(set))
     for transcript_id, position, role in Turn.objects.filter(
         transcript_id__in=transcript_ids
     ).values_list("transcript_id", "position", "speaker_role"):
-        positions[(transcript_id, role)].add(position)
+        positions[transcript_id][role].add(position)
     segment_counts = {
         (row["transcript_id"], row["length_seconds"]): row["n"]
         for row in Segment.objects.filter(transcript_id__in=transcript_ids)
@@ -71,8 +71,8 @@ def assignments_progress(assignments: list[Assignment]) -> dict[int, dict]:
             codable = set().union(
                 *(
                     found
-                    for (tid, role), found in positions.items()
-                    if tid == a.transcript_id and (roles is None or role in roles)
+                    for role, found in positions[a.transcript_id].items()
+                    if roles is None or role in roles
                 )
             )
             codable_count = len(codable)
