@@ -29,34 +29,26 @@ import socket
 import statistics
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
 
+import common  # the scripts run as bench/NAME.py, so bench/ is on sys.path
+
 ROOT = Path(__file__).resolve().parent.parent
+
 DB_NAME = "bench_coding_coding_platform"
 PASSWORD = "bench-password-1"
 
 
+TEXT = (
+    "I have been thinking about what you said last week, and honestly it made me "
+    "uneasy, because I do not usually ask anyone for anything. "
+)
+
+
 def vtt(turns: int) -> bytes:
-    lines = ["WEBVTT", ""]
-    t = 0.0
-    for i in range(turns):
-        speaker = "Therapist" if i % 2 == 0 else "Patient"
-        text = (
-            "I have been thinking about what you said last week, and honestly it made me "
-            "uneasy, because I do not usually ask anyone for anything. " * (1 + i % 3)
-        )
-        lines += [f"{_ts(t)} --> {_ts(t + 8)}", f"<v {speaker}>{text}", ""]
-        t += 9
-    return "\n".join(lines).encode()
-
-
-def _ts(seconds: float) -> str:
-    h, rem = divmod(seconds, 3600)
-    m, s = divmod(rem, 60)
-    return f"{int(h):02d}:{int(m):02d}:{s:06.3f}"
+    return common.vtt(turns, lambda i: TEXT * (1 + i % 3), length=8.0, gap=1.0)
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -71,11 +63,7 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def setup_and_measure(clients: int, out_path: str) -> None:
-    import django
-
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "coding_platform.settings")
-    sys.path.insert(0, str(ROOT))
-    django.setup()
+    common.setup_django()
     from django.core.management import call_command
     from django.db import connection
     from django.test import Client
@@ -193,11 +181,7 @@ def setup_and_measure(clients: int, out_path: str) -> None:
 
 
 def count_rows(out_path: str) -> None:
-    import django
-
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "coding_platform.settings")
-    sys.path.insert(0, str(ROOT))
-    django.setup()
+    common.setup_django()
     from apps.annotations.models import MarkerApplication
 
     Path(out_path).write_text(str(MarkerApplication.objects.count()))
@@ -320,17 +304,11 @@ def main() -> None:
         count_rows(args.out)
         return
 
-    server = os.environ.get("PG_BENCH_URL", "postgres://postgres@127.0.0.1:5432/").rstrip("/")
-    env = {k: v for k, v in os.environ.items() if k != "REDIS_URL"}
-    env["DATABASE_URL"] = f"{server}/{DB_NAME}"
-    env["CONN_MAX_AGE"] = "600"
-    psql = ["psql", f"{server}/postgres", "-q", "-c"]
-    subprocess.run([*psql, f"DROP DATABASE IF EXISTS {DB_NAME}"], check=True)
-    subprocess.run([*psql, f"CREATE DATABASE {DB_NAME}"], check=True)
     gunicorn = None
-    try:
-        with tempfile.TemporaryDirectory() as tmp:
-            env["DATA_DIR"] = tmp
+    with common.child_environment(DB_NAME) as env:
+        env["CONN_MAX_AGE"] = "600"
+        tmp = env["DATA_DIR"]
+        try:
             out = Path(tmp) / "setup.json"
             subprocess.run(
                 [
@@ -393,8 +371,8 @@ def main() -> None:
                     time.sleep(0.1)
             coders = measured["coders"]
             loads = [
-                ("busy lab: 50 coders, one save every ~2 s each", 2.0),
-                ("saturation: 50 clients saving back to back", 0.0),
+                (f"busy lab: {args.clients} coders, one save every ~2 s each", 2.0),
+                (f"saturation: {args.clients} clients saving back to back", 0.0),
             ]
             total_ok = 0
             for part, (label, pace) in enumerate(loads):
@@ -418,11 +396,10 @@ def main() -> None:
                     f"  rows after the load: {rows} marker applications, {total_ok} saves "
                     f"acknowledged -> {'no write lost' if rows == total_ok else 'MISMATCH'}"
                 )
-    finally:
-        if gunicorn is not None:
-            os.killpg(gunicorn.pid, signal.SIGTERM)
-            gunicorn.wait(timeout=30)
-        subprocess.run([*psql, f"DROP DATABASE IF EXISTS {DB_NAME}"], check=False)
+        finally:
+            if gunicorn is not None:
+                os.killpg(gunicorn.pid, signal.SIGTERM)
+                gunicorn.wait(timeout=30)
 
 
 if __name__ == "__main__":

@@ -13,14 +13,15 @@ script creates and drops its own database there.
 from __future__ import annotations
 
 import argparse
-import os
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
+import common  # the scripts run as bench/NAME.py, so bench/ is on sys.path
+
 ROOT = Path(__file__).resolve().parent.parent
+
 SENTENCES = [
     "I keep thinking about what happened last week and I am not sure what to make of it.",
     "Can you say a little more about how that felt when it happened?",
@@ -31,30 +32,12 @@ SENTENCES = [
 
 
 def vtt(turns: int, seed: int) -> bytes:
-    lines = ["WEBVTT", ""]
-    t = 0.0
-    for i in range(turns):
-        speaker = "Therapist" if i % 2 == 0 else "Patient"
-        text = SENTENCES[(i + seed) % len(SENTENCES)]
-        start, end = t, t + 6.0
-        lines += [f"{_ts(start)} --> {_ts(end)}", f"<v {speaker}>{text}", ""]
-        t = end + 1.5
-    return "\n".join(lines).encode()
-
-
-def _ts(seconds: float) -> str:
-    h, rem = divmod(seconds, 3600)
-    m, s = divmod(rem, 60)
-    return f"{int(h):02d}:{int(m):02d}:{s:06.3f}"
+    return common.vtt(turns, lambda i: SENTENCES[(i + seed) % len(SENTENCES)], length=6.0, gap=1.5)
 
 
 def run_backend(backend: str, n_transcripts: int, n_turns: int) -> None:
     """Run inside a fresh process whose DATABASE_URL points at a fresh database."""
-    import django
-
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "coding_platform.settings")
-    sys.path.insert(0, str(ROOT))
-    django.setup()
+    common.setup_django()
     from django.core.management import call_command
     from django.db import connection
     from django.test import Client
@@ -124,38 +107,23 @@ def main() -> None:
         run_backend(args.run, args.transcripts, args.turns)
         return
     for backend in args.backends.split(","):
-        env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
-        with tempfile.TemporaryDirectory() as tmp:
-            env["DATA_DIR"] = tmp
-            name = "bench_import_coding_platform"
-            server = os.environ.get("PG_BENCH_URL", "postgres://postgres@127.0.0.1:5432/")
-            if backend == "postgres":
-                _psql(server, f"DROP DATABASE IF EXISTS {name}")
-                _psql(server, f"CREATE DATABASE {name}")
-                env["DATABASE_URL"] = server.rstrip("/") + "/" + name
-            try:
-                subprocess.run(
-                    [
-                        sys.executable,
-                        __file__,
-                        "--run",
-                        backend,
-                        "--transcripts",
-                        str(args.transcripts),
-                        "--turns",
-                        str(args.turns),
-                    ],
-                    env=env,
-                    check=True,
-                    cwd=ROOT,
-                )
-            finally:
-                if backend == "postgres":
-                    _psql(server, f"DROP DATABASE IF EXISTS {name}")
-
-
-def _psql(server: str, sql: str) -> None:
-    subprocess.run(["psql", server.rstrip("/") + "/postgres", "-q", "-c", sql], check=True)
+        database = "bench_import_coding_platform" if backend == "postgres" else None
+        with common.child_environment(database) as env:
+            subprocess.run(
+                [
+                    sys.executable,
+                    __file__,
+                    "--run",
+                    backend,
+                    "--transcripts",
+                    str(args.transcripts),
+                    "--turns",
+                    str(args.turns),
+                ],
+                env=env,
+                check=True,
+                cwd=common.ROOT,
+            )
 
 
 if __name__ == "__main__":

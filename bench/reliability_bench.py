@@ -20,20 +20,19 @@ from __future__ import annotations
 import argparse
 import io
 import json
-import os
 import resource
 import subprocess
 import sys
-import tempfile
 import time
 import tracemalloc
 from pathlib import Path
 
+import common  # the scripts run as bench/NAME.py, so bench/ is on sys.path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
+
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
 
 DB_NAME = "bench_reliability_coding_platform"
 N_CODERS, N_MARKERS, SEED = 3, 59, 20261127
@@ -81,10 +80,7 @@ def part_arrays(codes: np.ndarray, skip_libraries: bool) -> None:
 
 def build_project(sessions: int, turns: int) -> dict:
     """Write the synthetic project with COPY (set-up speed is not what is measured)."""
-    import django
-
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "coding_platform.settings")
-    django.setup()
+    common.setup_django()
     from django.core.management import call_command
     from django.db import connection
     from django.utils import timezone
@@ -205,10 +201,7 @@ def build_project(sessions: int, turns: int) -> dict:
 
 
 def _django() -> None:
-    import django
-
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "coding_platform.settings")
-    django.setup()
+    common.setup_django()
 
 
 def measure_one_query(info: dict) -> dict:
@@ -288,65 +281,55 @@ def main() -> None:
     part_arrays(codes, args.skip_libraries)
     del codes
 
-    server = os.environ.get("PG_BENCH_URL", "postgres://postgres@127.0.0.1:5432/").rstrip("/")
-    psql = ["psql", f"{server}/postgres", "-q", "-c"]
-    env = {k: v for k, v in os.environ.items() if k != "REDIS_URL"}
-    env["DATABASE_URL"] = f"{server}/{DB_NAME}"
-    subprocess.run([*psql, f"DROP DATABASE IF EXISTS {DB_NAME}"], check=True)
-    subprocess.run([*psql, f"CREATE DATABASE {DB_NAME}"], check=True)
-    try:
-        with tempfile.TemporaryDirectory() as tmp:
-            env["DATA_DIR"] = tmp
-            out = Path(tmp) / "info.json"
-            t = time.perf_counter()
+    with common.child_environment(DB_NAME) as env:
+        tmp = env["DATA_DIR"]
+        out = Path(tmp) / "info.json"
+        t = time.perf_counter()
+        subprocess.run(
+            [
+                sys.executable,
+                __file__,
+                "--child",
+                "build",
+                "--out",
+                str(out),
+                "--sessions",
+                str(args.sessions),
+                "--turns",
+                str(args.turns),
+            ],
+            env=env,
+            check=True,
+            cwd=ROOT,
+        )
+        info = json.loads(out.read_text())
+        print(
+            f"[database] wrote {info['applications']:,} marker applications "
+            f"(set-up {time.perf_counter() - t:.0f} s, not measured)"
+        )
+        for child in ("one-query", "report"):
             subprocess.run(
-                [
-                    sys.executable,
-                    __file__,
-                    "--child",
-                    "build",
-                    "--out",
-                    str(out),
-                    "--sessions",
-                    str(args.sessions),
-                    "--turns",
-                    str(args.turns),
-                ],
+                [sys.executable, __file__, "--child", child, "--out", str(out)],
                 env=env,
                 check=True,
                 cwd=ROOT,
             )
-            info = json.loads(out.read_text())
-            print(
-                f"[database] wrote {info['applications']:,} marker applications "
-                f"(set-up {time.perf_counter() - t:.0f} s, not measured)"
-            )
-            for child in ("one-query", "report"):
-                subprocess.run(
-                    [sys.executable, __file__, "--child", child, "--out", str(out)],
-                    env=env,
-                    check=True,
-                    cwd=ROOT,
-                )
-            q = json.loads(Path(f"{out}.one-query").read_text())
-            r = json.loads(Path(f"{out}.report").read_text())
-            print(
-                f"[database] reading the codings in one query: {q['seconds']:.2f} s "
-                f"({q['rows']:,} rows; process peak RSS {q['rss_peak_mb']:.0f} MB)"
-            )
-            print(
-                f"[database] report task end to end (database to stored results): "
-                f"{r['seconds']:.2f} s {r['timings']} -> ratio {r['seconds'] / q['seconds']:.2f}x "
-                f"(target <= 3x)"
-            )
-            print(
-                f"[database] report process peak RSS {r['rss_peak_mb']:.0f} MB "
-                f"(after Django start-up {r['rss_before_mb']:.0f} MB); stored results "
-                f"{r['results_kb']:.0f} KB"
-            )
-    finally:
-        if not os.environ.get("BENCH_KEEP_DB"):
-            subprocess.run([*psql, f"DROP DATABASE IF EXISTS {DB_NAME}"], check=False)
+        q = json.loads(Path(f"{out}.one-query").read_text())
+        r = json.loads(Path(f"{out}.report").read_text())
+        print(
+            f"[database] reading the codings in one query: {q['seconds']:.2f} s "
+            f"({q['rows']:,} rows; process peak RSS {q['rss_peak_mb']:.0f} MB)"
+        )
+        print(
+            f"[database] report task end to end (database to stored results): "
+            f"{r['seconds']:.2f} s {r['timings']} -> ratio {r['seconds'] / q['seconds']:.2f}x "
+            f"(target <= 3x)"
+        )
+        print(
+            f"[database] report process peak RSS {r['rss_peak_mb']:.0f} MB "
+            f"(after Django start-up {r['rss_before_mb']:.0f} MB); stored results "
+            f"{r['results_kb']:.0f} KB"
+        )
 
 
 if __name__ == "__main__":
