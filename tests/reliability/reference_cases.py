@@ -1,4 +1,4 @@
-"""Loading the published worked examples (shared/reference/irr_vectors.json) for the tests."""
+"""Loading the published worked examples (tests/reliability/data/irr_vectors.json) for the tests."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-# shared/ sits beside the clone (CI lays a copy there too).
-VECTORS = Path(__file__).resolve().parents[2].parent / "shared/reference/irr_vectors.json"
+# The project's own copy of the published cases, each with its source (see data/README.md).
+VECTORS = Path(__file__).resolve().parent / "data" / "irr_vectors.json"
 
 
 @cache

@@ -6,9 +6,6 @@ whole path: database rows, the dataset loader, the statistics and the stored res
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 from django.contrib.auth import get_user_model
 
 from apps.annotations.importer import codings_import_csv
@@ -16,8 +13,7 @@ from apps.codebooks.services import coding_system_import_file
 from apps.projects.models import Membership, Role
 from apps.projects.services import project_create
 from apps.transcripts.services import transcripts_import
-
-VECTORS = Path(__file__).resolve().parents[3] / "shared" / "reference" / "irr_vectors.json"
+from tests.reliability.reference_cases import cases
 
 CODEBOOK = """\
 format: coding-platform/codebook
@@ -58,8 +54,7 @@ classifications:
 
 
 def reference_case(case_id: str) -> dict:
-    cases = json.loads(VECTORS.read_text())["cases"]
-    return next(c for c in cases if c["id"] == case_id)
+    return cases()[case_id]
 
 
 def expected(case: dict, quantity: str) -> tuple[float, float]:

@@ -1,7 +1,7 @@
 """The ``irr`` management command: published values through the CLI, JSON contract, errors.
 
 No database: the command reads a file and prints. Reference values come from
-shared/reference/irr_vectors.json with each case's own tolerance.
+tests/reliability/data/irr_vectors.json with each case's own tolerance.
 """
 
 from __future__ import annotations

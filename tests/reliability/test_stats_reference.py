@@ -1,4 +1,4 @@
-"""Every published value in shared/reference/irr_vectors.json, reproduced by the library.
+"""Every published value in tests/reliability/data/irr_vectors.json, reproduced by the library.
 
 Tolerances are the cases' own (implied by the printed rounding) and are never widened.
 Pure numpy/scipy: no database.
