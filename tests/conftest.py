@@ -9,6 +9,8 @@ coding systems (`pacs`, `threers`), a small timed transcript imported with a man
 
 from __future__ import annotations
 
+import os
+
 import pytest
 from django.core.files.storage import FileSystemStorage
 from rest_framework.test import APIClient
@@ -24,6 +26,48 @@ from apps.transcripts.services import transcripts_import
 from tests.factories import CAST, LAB_CODEBOOK, UserFactory, manifest_csv, timed_vtt
 
 SMALL_TRANSCRIPT_NAME = "C-001-s01.vtt"
+
+# Tests marked `worker` start a real Celery worker process, which must read the test database
+# through a broker: they need PostgreSQL (DATABASE_URL) and Redis (REDIS_URL). Where both are
+# configured they run (and fail loudly if a service is down); where not, they are left out and
+# the run says so in its header and summary, never silently.
+WORKER_SERVICES = "PostgreSQL (DATABASE_URL=postgres://...) and Redis (REDIS_URL=redis://...)"
+
+
+def worker_services_configured() -> bool:
+    return os.environ.get("DATABASE_URL", "").startswith(("postgres://", "postgresql://")) and bool(
+        os.environ.get("REDIS_URL")
+    )
+
+
+def pytest_report_header(config) -> str:
+    if worker_services_configured():
+        return "worker tests: included (PostgreSQL and Redis configured)"
+    return f"worker tests: LEFT OUT (they need {WORKER_SERVICES})"
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    if worker_services_configured():
+        return
+    left_out = [item for item in items if item.get_closest_marker("worker")]
+    if not left_out:
+        return
+    items[:] = [item for item in items if not item.get_closest_marker("worker")]
+    config.hook.pytest_deselected(items=left_out)
+    config.stash[_LEFT_OUT] = len(left_out)
+
+
+_LEFT_OUT = pytest.StashKey[int]()
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
+    count = config.stash.get(_LEFT_OUT, 0)
+    if count:
+        terminalreporter.write_line(
+            f"Left out {count} tests marked `worker`: they need {WORKER_SERVICES}. "
+            "Set both to run them (.ci/run does, in its second pass).",
+            yellow=True,
+        )
 
 
 @pytest.fixture(autouse=True)
