@@ -309,8 +309,9 @@ def codings_release(*, transcript: Transcript, coding_system: CodingSystem, by) 
     if pending:
         names = ", ".join(f"{a.coder.email} ({State(a.state).label.lower()})" for a in pending)
         raise ConflictError(
-            f"Release refused: {len(pending)} of the {len(independent)} independent codings of "
-            f"{label} are not submitted yet: {names}. Release once every coder has submitted.",
+            f"Release refused: {len(pending)} of {len(independent)} independent codings of "
+            f"{label} {'is' if len(pending) == 1 else 'are'} not submitted yet: {names}. "
+            "Release once every coder has submitted.",
             code="release_refused",
             details={
                 "not_submitted": [
