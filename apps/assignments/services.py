@@ -271,17 +271,6 @@ def _release_withdraw(*, release: Release, by, because: str) -> Release:
 
 
 @transaction.atomic
-def release_withdraw(
-    *, release: Release, by, because: str = "withdrawn by a coordinator"
-) -> Release:
-    """Withdraw a current release: its coders no longer see each other's codings."""
-    locked = Release.objects.select_for_update().get(pk=release.pk)
-    if not locked.is_current:
-        raise ConflictError(f"The {locked} was already withdrawn.", code="already_withdrawn")
-    return _release_withdraw(release=locked, by=by, because=because)
-
-
-@transaction.atomic
 def codings_release(*, transcript: Transcript, coding_system: CodingSystem, by) -> Release:
     """Release the independent codings of a transcript for discussion among their coders.
 
@@ -293,7 +282,7 @@ def codings_release(*, transcript: Transcript, coding_system: CodingSystem, by) 
     Gold, training and consensus codings are never released.
     """
     independent = list(
-        Assignment.objects.select_for_update()
+        Assignment.objects.select_for_update(of=("self",))
         .filter(transcript=transcript, coding_system=coding_system, purpose=Purpose.INDEPENDENT)
         .select_related("coder")
         .order_by("id")
@@ -352,7 +341,7 @@ def codings_release(*, transcript: Transcript, coding_system: CodingSystem, by) 
     return release
 
 
-def assignment_contents(assignment: Assignment) -> list[str]:
+def _coding_holds(assignment: Assignment) -> list[str]:
     """What the assignment's coding holds or has held (empty: it was never touched)."""
     from apps.annotations.models import ClassificationValue, MarkerApplication, RatingValue
 
@@ -382,7 +371,7 @@ def assignment_delete(*, assignment: Assignment, by=None) -> None:
     assignment's own history ends with a "deleted" record naming who deleted it.
     """
     locked = Assignment.objects.select_for_update().get(pk=assignment.pk)
-    held = assignment_contents(locked)
+    held = _coding_holds(locked)
     if held:
         raise ConflictError(
             "This assignment cannot be deleted: its coding holds "
