@@ -16,7 +16,7 @@ from apps.annotations import services as coding_services
 from apps.annotations.importer import codings_import_csv
 from apps.annotations.selectors import coding_content
 from apps.assignments import services
-from apps.assignments.models import Assignment, Purpose, State
+from apps.assignments.models import Assignment, Purpose, Release, State
 from apps.assignments.selectors import assignment_history, assignments_for_coder
 from apps.codebooks.models import CodingSystem
 from apps.projects.access import (
@@ -36,6 +36,11 @@ class AssignmentSerializer(serializers.ModelSerializer):
     case = serializers.CharField(source="transcript.session.case.code", read_only=True)
     session_number = serializers.IntegerField(source="transcript.session.number", read_only=True)
     coding_system_label = serializers.CharField(source="coding_system.label", read_only=True)
+    released_at = serializers.DateTimeField(
+        read_only=True,
+        allow_null=True,
+        help_text="When the current release that covers this coding was made (null: none)",
+    )
 
     class Meta:
         model = Assignment
@@ -112,15 +117,46 @@ class ReleaseSerializer(serializers.Serializer):
     coding_system = serializers.IntegerField()
 
 
+class ReleaseEventSerializer(serializers.ModelSerializer):
+    released_by = serializers.EmailField(source="released_by.email", read_only=True)
+    withdrawn_by = serializers.EmailField(
+        source="withdrawn_by.email", read_only=True, allow_null=True, default=None
+    )
+
+    class Meta:
+        model = Release
+        fields = [
+            "id",
+            "transcript",
+            "coding_system",
+            "coding_count",
+            "released_by",
+            "released_at",
+            "withdrawn_by",
+            "withdrawn_at",
+            "withdrawn_because",
+        ]
+        read_only_fields = fields
+
+
 class SavedSerializer(serializers.Serializer):
     id = serializers.IntegerField(allow_null=True)
     revision = serializers.IntegerField()
 
 
 def _assignments(queryset):
-    return queryset.select_related("coder", "transcript__session__case", "coding_system").order_by(
-        "id"
+    return (
+        queryset.with_release()
+        .select_related("coder", "transcript__session__case", "coding_system")
+        .order_by("id")
     )
+
+
+def _assignment_data(assignment: Assignment) -> dict:
+    """One assignment as the API shows it, with its release state read fresh."""
+    return AssignmentSerializer(
+        _assignments(Assignment.objects.filter(pk=assignment.pk)).get()
+    ).data
 
 
 class AssignmentListView(APIView):
@@ -173,7 +209,7 @@ class AssignmentListView(APIView):
             due_date=data.get("due_date"),
             by=request.user,
         )
-        return Response(AssignmentSerializer(assignment).data, status=201)
+        return Response(_assignment_data(assignment), status=201)
 
 
 class MyAssignmentsView(APIView):
@@ -185,12 +221,15 @@ class MyAssignmentsView(APIView):
 class AssignmentDetailView(APIView):
     @extend_schema(responses=AssignmentSerializer, summary="An assignment")
     def get(self, request, assignment_id: int):
-        return Response(AssignmentSerializer(access_assignment(request.user, assignment_id)).data)
+        return Response(_assignment_data(access_assignment(request.user, assignment_id)))
 
-    @extend_schema(responses={204: None}, summary="Delete an assignment that has no codes yet")
+    @extend_schema(
+        responses={204: None, 409: OpenApiTypes.OBJECT},
+        summary="Delete an assignment whose coding was never touched",
+    )
     def delete(self, request, assignment_id: int):
         assignment = access_assignment(request.user, assignment_id, manage=True)
-        services.assignment_delete(assignment=assignment)
+        services.assignment_delete(assignment=assignment, by=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -209,22 +248,36 @@ class AssignmentSubmitView(APIView):
             by=request.user,
             base_revision=payload.validated_data.get("base_revision"),
         )
-        return Response(AssignmentSerializer(submitted).data)
+        return Response(_assignment_data(submitted))
 
 
 class AssignmentReopenView(APIView):
-    @extend_schema(request=None, responses=AssignmentSerializer, summary="Reopen (coordinator)")
+    @extend_schema(
+        request=None,
+        responses=OpenApiTypes.OBJECT,
+        summary="Reopen (coordinator); withdraws the release that covered the coding, if any",
+    )
     def post(self, request, assignment_id: int):
         assignment = access_assignment(request.user, assignment_id, manage=True)
         reopened = services.assignment_reopen(assignment=assignment, by=request.user)
-        return Response(AssignmentSerializer(reopened).data)
+        withdrawn = reopened.withdrawn_release
+        return Response(
+            {
+                **_assignment_data(reopened.assignment),
+                "message": reopened.message,
+                "withdrawn_release": ReleaseEventSerializer(withdrawn).data if withdrawn else None,
+            }
+        )
 
 
 class ReleaseView(APIView):
     @extend_schema(
         request=ReleaseSerializer,
-        responses=OpenApiTypes.OBJECT,
-        summary="Release a transcript's submitted codings to its coders for discussion",
+        responses={200: OpenApiTypes.OBJECT, 409: OpenApiTypes.OBJECT},
+        summary="Release a transcript's independent codings to their coders for discussion",
+        description="Refused with 409 until every independent coding of the transcript and "
+        "coding system is submitted (details.not_submitted lists the others), or when it is "
+        "already released.",
     )
     def post(self, request, project_id: int):
         access_project_manage(request.user, project_id, "release codings")
@@ -236,10 +289,12 @@ class ReleaseView(APIView):
         ).first()
         if system is None or transcript.project_id != project_id:
             raise NotFoundError()
-        count = services.codings_release(
+        release = services.codings_release(
             transcript=transcript, coding_system=system, by=request.user
         )
-        return Response({"released": count})
+        return Response(
+            {"released": release.coding_count, "release": ReleaseEventSerializer(release).data}
+        )
 
 
 class CodingView(APIView):

@@ -2,7 +2,7 @@
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import Case, F, OuterRef, Q, Subquery, When
 from simple_history.models import HistoricalRecords
 
 from apps.codebooks.models import CodingSystem
@@ -43,6 +43,36 @@ class AssignmentQuerySet(models.QuerySet):
     def independent(self):
         return self.filter(purpose=Purpose.INDEPENDENT)
 
+    def blind(self):
+        """Codings submitted before their coder could see anyone else's coding of the transcript.
+
+        A coding reopened after a release and submitted again was made after seeing the other
+        codings, so it is no longer independent evidence (reliability leaves it out).
+        """
+        return self.exclude(unblinded_at__lt=F("submitted_at"))
+
+    def with_release(self):
+        """Annotate `released_at`: when the current release that covers the coding was made.
+
+        A release covers the independent codings of its transcript and coding system that were
+        submitted before it and still are; every other coding gets None.
+        """
+        covering = Release.objects.current().filter(
+            transcript=OuterRef("transcript"),
+            coding_system=OuterRef("coding_system"),
+            released_at__gte=OuterRef("submitted_at"),
+        )
+        return self.annotate(
+            released_at=Case(
+                When(
+                    Q(purpose=Purpose.INDEPENDENT, state=State.SUBMITTED),
+                    then=Subquery(covering.values("released_at")[:1]),
+                ),
+                default=None,
+                output_field=models.DateTimeField(),
+            )
+        )
+
 
 class Assignment(models.Model):
     """One coder codes one transcript with one coding system, for a purpose.
@@ -68,7 +98,9 @@ class Assignment(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     submitted_at = models.DateTimeField(null=True, blank=True)
-    released_at = models.DateTimeField(null=True, blank=True)
+    # When a release first let this coder see the other codings of the transcript (set by
+    # the release, never cleared): a submission after this time is no longer blind.
+    unblinded_at = models.DateTimeField(null=True, blank=True)
     revision = models.PositiveIntegerField(default=0)
     notes = models.TextField(blank=True)
     last_position = models.PositiveIntegerField(null=True, blank=True)
@@ -104,3 +136,61 @@ class Assignment(models.Model):
     @property
     def is_editable(self) -> bool:
         return self.state in EDITABLE_STATES
+
+
+class ReleaseQuerySet(models.QuerySet):
+    def current(self):
+        return self.filter(withdrawn_at__isnull=True)
+
+
+class Release(models.Model):
+    """A coordinator released the independent codings of a transcript and coding system.
+
+    One row per release event; a withdrawal (a coding was reopened, or a newer release
+    replaced this one) is recorded on the row, with who and when. At most one release of a
+    transcript and coding system is current (not withdrawn). The audit history keeps every
+    change to the row.
+    """
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="releases")
+    transcript = models.ForeignKey(Transcript, on_delete=models.CASCADE, related_name="releases")
+    coding_system = models.ForeignKey(
+        CodingSystem, on_delete=models.PROTECT, related_name="releases"
+    )
+    released_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    released_at = models.DateTimeField()
+    coding_count = models.PositiveIntegerField(
+        help_text="How many independent codings the release covered"
+    )
+    withdrawn_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
+    withdrawn_at = models.DateTimeField(null=True, blank=True)
+    withdrawn_because = models.CharField(max_length=300, blank=True)
+
+    history = HistoricalRecords()
+    objects = ReleaseQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["project_id", "released_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["transcript", "coding_system"],
+                condition=Q(withdrawn_at__isnull=True),
+                name="release_one_current_per_transcript_system",
+            ),
+            models.CheckConstraint(
+                condition=Q(withdrawn_at__isnull=True, withdrawn_by__isnull=True)
+                | Q(withdrawn_at__gte=F("released_at")),
+                name="release_withdrawn_after_release",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"release of {self.transcript.session} with {self.coding_system}"
+
+    @property
+    def is_current(self) -> bool:
+        return self.withdrawn_at is None

@@ -7,7 +7,7 @@ from collections import defaultdict
 from django.db.models import Count
 
 from apps.annotations.models import ClassificationValue, MarkerApplication, RatingValue
-from apps.assignments.models import Assignment
+from apps.assignments.models import Assignment, Release
 from apps.codebooks.models import Marker, Unit
 from apps.transcripts.models import Segment, Turn
 
@@ -162,6 +162,32 @@ def assignment_history(assignment: Assignment) -> list[dict]:
         "assignment",
         lambda r: {"state": r.state, "notes": r.notes},
     )
+    # Releases and withdrawals of the transcript and coding system: events with who and when.
+    for release in Release.objects.filter(
+        transcript_id=assignment.transcript_id, coding_system_id=assignment.coding_system_id
+    ).select_related("released_by", "withdrawn_by"):
+        what = {"release": release.pk, "coding_count": release.coding_count}
+        events.append(
+            {
+                "when": release.released_at.isoformat(),
+                "who": release.released_by.email,
+                "action": "released",
+                "kind": "release",
+                "what": what,
+                "changes": {},
+            }
+        )
+        if release.withdrawn_at is not None:
+            events.append(
+                {
+                    "when": release.withdrawn_at.isoformat(),
+                    "who": release.withdrawn_by.email if release.withdrawn_by else None,
+                    "action": "withdrawn",
+                    "kind": "release",
+                    "what": {**what, "because": release.withdrawn_because},
+                    "changes": {},
+                }
+            )
     events.sort(key=lambda e: e["when"])
     return events
 

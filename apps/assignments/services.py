@@ -1,12 +1,14 @@
-"""Writes for assignments: create, start, submit, reopen, release."""
+"""Writes for assignments: create, start, submit, reopen, release and withdraw, delete."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from apps.assignments.models import EDITABLE_STATES, Assignment, Purpose, State
+from apps.assignments.models import EDITABLE_STATES, Assignment, Purpose, Release, State
 from apps.codebooks.models import CodingSystem, Level, Unit
 from apps.projects.errors import ConflictError, DomainError
 from apps.projects.models import CODING_ROLES, Membership, Role
@@ -199,34 +201,188 @@ def assignment_submit(
     return locked
 
 
+@dataclass(frozen=True)
+class Reopened:
+    """A reopened coding, and the release its reopening withdrew (None if there was none)."""
+
+    assignment: Assignment
+    withdrawn_release: Release | None
+
+    @property
+    def message(self) -> str:
+        text = "The coding is reopened; the coder can change it again."
+        if self.withdrawn_release is not None:
+            text += f" {withdrawal_message(self.withdrawn_release)}"
+        return text
+
+
+def withdrawal_message(release: Release) -> str:
+    return (
+        f"The {release} is withdrawn: its coders no longer see each other's codings until a "
+        "coordinator releases it again."
+    )
+
+
 @transaction.atomic
-def assignment_reopen(*, assignment: Assignment, by) -> Assignment:
-    """A coordinator reopens a submitted coding so the coder can change it."""
+def assignment_reopen(*, assignment: Assignment, by) -> Reopened:
+    """A coordinator reopens a submitted coding so the coder can change it.
+
+    Reopening a coding that a current release covers withdraws that release: the other coders
+    would otherwise watch the changes, and the coder would change a coding made blind after
+    seeing theirs.
+    """
     locked = Assignment.objects.select_for_update().get(pk=assignment.pk)
     if locked.state != State.SUBMITTED:
         raise ConflictError("Only a submitted coding can be reopened.")
+    withdrawn = None
+    if locked.purpose == Purpose.INDEPENDENT:
+        release = (
+            Release.objects.current()
+            .select_for_update()
+            .filter(
+                transcript_id=locked.transcript_id,
+                coding_system_id=locked.coding_system_id,
+                released_at__gte=locked.submitted_at,
+            )
+            .first()
+        )
+        if release is not None:
+            withdrawn = _release_withdraw(
+                release=release,
+                by=by,
+                because=f"{locked.coder.email}'s coding was reopened",
+            )
     locked.state = State.REOPENED
     locked.revision += 1
+    if by is not None:
+        locked._history_user = by
     locked.save(update_fields=["state", "revision"])
-    return locked
+    return Reopened(assignment=locked, withdrawn_release=withdrawn)
+
+
+def _release_withdraw(*, release: Release, by, because: str) -> Release:
+    release.withdrawn_at = timezone.now()
+    release.withdrawn_by = by
+    release.withdrawn_because = because
+    if by is not None:
+        release._history_user = by
+    release.save(update_fields=["withdrawn_at", "withdrawn_by", "withdrawn_because"])
+    return release
 
 
 @transaction.atomic
-def codings_release(*, transcript: Transcript, coding_system: CodingSystem, by) -> int:
-    """Release the submitted codings of a transcript for discussion among its coders."""
-    return Assignment.objects.filter(
+def codings_release(*, transcript: Transcript, coding_system: CodingSystem, by) -> Release:
+    """Release the independent codings of a transcript for discussion among their coders.
+
+    Refused (409) unless every independent assignment of the transcript and coding system is
+    submitted, so nobody still coding can see the others. The release covers exactly those
+    codings: each of their coders now sees the others' (and is marked unblinded), while a
+    coder assigned later sees nothing until a new release. A new release when the current
+    one no longer covers every coding (a coder was added and has submitted) replaces it.
+    Gold, training and consensus codings are never released.
+    """
+    independent = list(
+        Assignment.objects.select_for_update(of=("self",))
+        .filter(transcript=transcript, coding_system=coding_system, purpose=Purpose.INDEPENDENT)
+        .select_related("coder")
+        .order_by("id")
+    )
+    label = f"{transcript.session} with {coding_system}"
+    if not independent:
+        raise ConflictError(
+            f"Release refused: {label} has no independent codings to release.",
+            code="release_refused",
+            details={"not_submitted": []},
+        )
+    pending = [a for a in independent if a.state != State.SUBMITTED]
+    if pending:
+        names = ", ".join(f"{a.coder.email} ({State(a.state).label.lower()})" for a in pending)
+        raise ConflictError(
+            f"Release refused: {len(pending)} of {len(independent)} independent codings of "
+            f"{label} {'is' if len(pending) == 1 else 'are'} not submitted yet: {names}. "
+            "Release once every coder has submitted.",
+            code="release_refused",
+            details={
+                "not_submitted": [
+                    {"assignment": a.pk, "coder": a.coder.email, "state": a.state} for a in pending
+                ]
+            },
+        )
+    current = (
+        Release.objects.current()
+        .select_for_update()
+        .filter(transcript=transcript, coding_system=coding_system)
+        .first()
+    )
+    if current is not None:
+        if all(a.submitted_at <= current.released_at for a in independent):
+            raise ConflictError(
+                f"{label} is already released (on {current.released_at:%Y-%m-%d %H:%M} UTC by "
+                f"{current.released_by.email}).",
+                code="already_released",
+            )
+        _release_withdraw(
+            release=current, by=by, because="replaced by a release that covers every coding"
+        )
+    now = timezone.now()
+    release = Release(
+        project_id=transcript.project_id,
         transcript=transcript,
         coding_system=coding_system,
-        state=State.SUBMITTED,
-        released_at__isnull=True,
-    ).update(released_at=timezone.now())
+        released_by=by,
+        released_at=now,
+        coding_count=len(independent),
+    )
+    release._history_user = by
+    release.save()
+    Assignment.objects.filter(pk__in=[a.pk for a in independent], unblinded_at__isnull=True).update(
+        unblinded_at=now
+    )
+    return release
+
+
+def _coding_holds(assignment: Assignment) -> list[str]:
+    """What the assignment's coding holds or has held (empty: it was never touched)."""
+    from apps.annotations.models import ClassificationValue, MarkerApplication, RatingValue
+
+    held = []
+    for label, model in (
+        ("markers", MarkerApplication),
+        ("ratings", RatingValue),
+        ("a classification", ClassificationValue),
+    ):
+        if model.objects.filter(assignment_id=assignment.pk).exists():
+            held.append(label)
+        elif model.history.filter(assignment_id=assignment.pk).exists():
+            held.append(f"a history of {label}")
+    if assignment.notes.strip():
+        held.append("notes")
+    if not held and (assignment.state != State.ASSIGNED or assignment.revision > 0):
+        held.append(f"a change history (it is {State(assignment.state).label.lower()})")
+    return held
 
 
 @transaction.atomic
-def assignment_delete(*, assignment: Assignment) -> None:
-    if assignment.marker_applications.exists() or assignment.ratings.exists():
-        raise ConflictError("This assignment has codings; reopen or keep it instead of deleting.")
-    assignment.delete()
+def assignment_delete(*, assignment: Assignment, by=None) -> None:
+    """Delete an assignment whose coding was never touched; anything else is refused (409).
+
+    A coding that holds or has held anything (markers, ratings, a classification, notes, a
+    state change) is kept, so no history row of the coding ever points at nothing; the
+    assignment's own history ends with a "deleted" record naming who deleted it.
+    """
+    locked = Assignment.objects.select_for_update().get(pk=assignment.pk)
+    held = _coding_holds(locked)
+    if held:
+        raise ConflictError(
+            "This assignment cannot be deleted: its coding holds "
+            + ", ".join(held)
+            + ". Keep it (reopen it if it must change).",
+            code="has_codings",
+            details={"holds": held},
+        )
+    if by is not None:
+        locked._history_user = by
+    locked.delete()
 
 
 def assignment_record_position(*, assignment: Assignment, position: int) -> None:

@@ -65,8 +65,11 @@ def create(request, project_id: int):
 def reopen(request, assignment_id: int):
     assignment = access_assignment(request.user, assignment_id, manage=True)
     try:
-        services.assignment_reopen(assignment=assignment, by=request.user)
-        messages.success(request, "The coding is reopened; the coder can change it again.")
+        reopened = services.assignment_reopen(assignment=assignment, by=request.user)
+        if reopened.withdrawn_release is None:
+            messages.success(request, reopened.message)
+        else:
+            messages.warning(request, reopened.message)
     except DomainError as exc:
         messages.error(request, exc.message)
     return redirect("projects:detail", project_id=assignment.project_id)
@@ -83,12 +86,20 @@ def release(request, project_id: int):
         ).first()
         if system is None or transcript.project_id != project_id:
             raise NotFoundError()
-        count = services.codings_release(
+        release = services.codings_release(
             transcript=transcript, coding_system=system, by=request.user
         )
-        messages.success(request, f"Released {count} codings to their coders for discussion.")
+        messages.success(
+            request,
+            f"Released {release.coding_count} independent codings of {transcript.session} with "
+            f"{system} to their coders for discussion.",
+        )
     except (KeyError, ValueError):
         messages.error(request, "Choose the transcript and coding system to release.")
+    except NotFoundError:
+        raise
+    except DomainError as exc:
+        messages.error(request, exc.message)
     return redirect("projects:detail", project_id=project_id)
 
 

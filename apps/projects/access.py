@@ -5,8 +5,8 @@ browser and the API can never disagree. An object outside the user's projects is
 "not found" (never "forbidden"), so its existence does not leak.
 
 Blinding lives here and only here: `visible_assignments` decides whose codings a user may
-see. A coder sees their own codings; the codings of other coders of the same transcript
-become visible to them only once a coordinator has released them.
+see. A coder sees their own codings; another coder's coding of a transcript only through a
+release that covers both codings (see `released_to`).
 """
 
 from __future__ import annotations
@@ -169,27 +169,51 @@ def access_coding_system(user, coding_system_id: int, *, for_edit: bool = False)
 # Assignments and codings: blinding ---------------------------------------------------------
 
 
+def released_to(user) -> Q:
+    """The condition under which `user` sees another coder's coding through a release.
+
+    The coding is independent, a current (not withdrawn) release of its transcript and coding
+    system exists, and both it and the user's own independent coding of that transcript and
+    coding system were submitted before that release and are still submitted. So nobody sees
+    a coding that is still changing, a coder assigned (or resubmitting) after the release sees
+    nothing, and gold, training and consensus codings are never shown by a release.
+    """
+    from apps.assignments.models import Assignment, Purpose, Release, State
+
+    own_covered = Assignment.objects.filter(
+        coder_id=user.pk,
+        purpose=Purpose.INDEPENDENT,
+        state=State.SUBMITTED,
+        transcript=OuterRef("transcript"),
+        coding_system=OuterRef("coding_system"),
+        submitted_at__lte=OuterRef("released_at"),
+    )
+    covering_release = (
+        Release.objects.current()
+        .filter(
+            transcript=OuterRef("transcript"),
+            coding_system=OuterRef("coding_system"),
+            released_at__gte=OuterRef("submitted_at"),
+        )
+        .filter(Exists(own_covered))
+    )
+    return Q(purpose=Purpose.INDEPENDENT, state=State.SUBMITTED) & Exists(covering_release)
+
+
 def visible_assignments(user, membership: Membership) -> QuerySet[Assignment]:
     """Assignments (and so codings) of the project whose content the user may see.
 
     - lead and coordinator: every assignment;
     - trainer: gold and training codings, plus what any coder may see;
-    - everyone: their own assignments, and the released codings of transcripts they code
-      themselves with the same coding system.
+    - everyone: their own assignments, and other coders' codings through a release
+      (`released_to`).
     """
     from apps.assignments.models import Assignment, Purpose
 
     qs = Assignment.objects.filter(project_id=membership.project_id)
     if membership.role in MANAGING_ROLES:
         return qs
-    released_to_me = Q(released_at__isnull=False) & Exists(
-        Assignment.objects.filter(
-            coder_id=user.pk,
-            transcript=OuterRef("transcript"),
-            coding_system=OuterRef("coding_system"),
-        )
-    )
-    condition = Q(coder_id=user.pk) | released_to_me
+    condition = Q(coder_id=user.pk) | released_to(user)
     if membership.role == Role.TRAINER:
         condition |= Q(purpose__in=[Purpose.GOLD, Purpose.TRAINING])
     return qs.filter(condition)

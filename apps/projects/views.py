@@ -93,6 +93,7 @@ def detail(request, project_id: int):
     )
     assignments = (
         visible_assignments(request.user, membership)
+        .with_release()
         .select_related("coder", "coding_system", "transcript__session__case")
         .order_by("transcript__session__case__code", "transcript__session__number", "id")
     )

@@ -1,6 +1,8 @@
 """Read a project's submitted independent codings into arrays, in a handful of queries.
 
-Only transcripts coded by at least two coders enter reliability. Units are turns (for turn
+Only transcripts coded by at least two coders enter reliability, and only codings made blind:
+a coding submitted again after a release let its coder see the others (reopened after the
+release) is left out, since it is no longer independent. Units are turns (for turn
 markers: the turns whose speaker fits the marker) or segments; a coder who did not code a
 transcript is missing (-1 / NaN) for its units, never "absent".
 """
@@ -84,7 +86,7 @@ def _assignments(coding_system: CodingSystem, project_id: int, filter: dict):
         coding_system=coding_system,
         purpose=Purpose.INDEPENDENT,
         state=State.SUBMITTED,
-    )
+    ).blind()
     if filter.get("coders"):
         qs = qs.filter(coder_id__in=filter["coders"])
     if filter.get("sessions"):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from apps.assignments.models import Assignment, Purpose, State
+from apps.assignments.models import Assignment, Purpose, Release, State
 from apps.assignments.services import assignment_create
 from apps.projects.services import project_create
 from apps.transcripts.services import transcripts_import
@@ -206,8 +206,23 @@ def test_release_answers_how_many_codings_were_released(
         format="json",
     )
 
-    assert response.json() == {"released": 2}
-    assert Assignment.objects.filter(released_at__isnull=False).count() == 2
+    body = response.json()
+    assert (response.status_code, body["released"]) == (200, 2)
+    release = Release.objects.get()
+    assert body["release"] == {
+        "id": release.pk,
+        "transcript": transcript.pk,
+        "coding_system": pacs.pk,
+        "coding_count": 2,
+        "released_by": coordinator.email,
+        "released_at": body["release"]["released_at"],
+        "withdrawn_by": None,
+        "withdrawn_at": None,
+        "withdrawn_because": "",
+    }
+    assert release.released_by == coordinator and release.is_current
+    listed = client_for(coordinator).get(f"/api/projects/{project.pk}/assignments/").json()
+    assert {a["released_at"] for a in listed} == {body["release"]["released_at"]}
 
 
 def test_deleting_an_assignment_with_codes_is_a_409(client_for, assignment_a, lead):

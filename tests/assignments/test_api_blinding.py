@@ -115,6 +115,7 @@ def test_a_released_coding_stays_read_only_for_the_other_coder(
     client_for, transcript, pacs, coded_a, assignment_b, coder_b, coordinator
 ):
     submit(coded_a)
+    submit(assignment_b)
     release(client_for, coordinator, transcript, pacs)
 
     response = client_for(coder_b).put(
@@ -165,8 +166,8 @@ def test_the_trainer_sees_gold_and_training_codings_but_not_independent_ones(
     assert client.get(f"/api/assignments/{coded_a.pk}/coding/").status_code == 404
 
 
-def test_the_trainee_sees_the_gold_coding_only_once_it_is_released(
-    client_for, transcript, pacs, trainer, trainee, coordinator
+def test_the_trainee_never_sees_the_gold_coding_through_a_release(
+    client_for, transcript, pacs, trainer, trainee, coordinator, coded_a, assignment_b
 ):
     gold = assignment_create(
         transcript=transcript, coding_system=pacs, coder=trainer, purpose=Purpose.GOLD
@@ -174,14 +175,18 @@ def test_the_trainee_sees_the_gold_coding_only_once_it_is_released(
     training = assignment_create(
         transcript=transcript, coding_system=pacs, coder=trainee, purpose=Purpose.TRAINING
     )
-    submit(gold)
-    submit(training)
+    for assignment in (gold, training, coded_a, assignment_b):
+        submit(assignment)
     client = client_for(trainee)
     assert client.get(f"/api/assignments/{gold.pk}/coding/").status_code == 404
 
-    release(client_for, coordinator, transcript, pacs)
+    assert release(client_for, coordinator, transcript, pacs) == 2
 
-    assert client.get(f"/api/assignments/{gold.pk}/coding/").status_code == 200
+    # The release covers the two independent codings only: the answer key stays hidden.
+    for assignment in (gold, coded_a, assignment_b):
+        for path in coding_paths(assignment):
+            assert client.get(path).status_code == 404, path
+    assert client.get(f"/api/assignments/{training.pk}/coding/").status_code == 200
 
 
 def test_a_viewer_reads_transcripts_but_no_codings(

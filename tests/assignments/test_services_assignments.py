@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from apps.annotations.services import marker_apply, rating_set
-from apps.assignments.models import Assignment, Purpose, State
+from apps.assignments.models import Assignment, Purpose, Release, State
 from apps.assignments.services import (
     assignment_create,
     assignment_delete,
@@ -240,7 +240,7 @@ def test_a_reopened_coding_can_be_changed_and_submitted_again(assignment_a, code
     complete_pacs_coding(assignment_a)
     assignment_submit(assignment=assignment_a, by=coder_a)
 
-    reopened = assignment_reopen(assignment=assignment_a, by=coordinator)
+    reopened = assignment_reopen(assignment=assignment_a, by=coordinator).assignment
 
     assert reopened.state == State.REOPENED
     item = assignment_a.coding_system.rating_items.first()
@@ -255,20 +255,34 @@ def test_only_a_submitted_coding_can_be_reopened(assignment_a, coordinator):
         assignment_reopen(assignment=assignment_a, by=coordinator)
 
 
-def test_release_opens_only_the_submitted_codings_of_that_transcript_and_system(
+def test_release_is_refused_until_every_independent_coding_of_the_transcript_is_submitted(
     assignment_a, assignment_b, transcript, pacs, coordinator
 ):
     complete_pacs_coding(assignment_a)
     assignment_submit(assignment=assignment_a, by=assignment_a.coder)
 
-    assert codings_release(transcript=transcript, coding_system=pacs, by=coordinator) == 1
+    with pytest.raises(ConflictError) as refused:
+        codings_release(transcript=transcript, coding_system=pacs, by=coordinator)
 
-    assignment_a.refresh_from_db()
-    assignment_b.refresh_from_db()
-    assert assignment_a.released_at is not None
-    assert assignment_b.released_at is None
-    # Releasing again changes nothing: the time of the first release stays.
-    assert codings_release(transcript=transcript, coding_system=pacs, by=coordinator) == 0
+    assert refused.value.code == "release_refused"
+    assert "coder.b@example.org (assigned)" in refused.value.message
+    assert refused.value.details == {
+        "not_submitted": [
+            {"assignment": assignment_b.pk, "coder": "coder.b@example.org", "state": "assigned"}
+        ]
+    }
+    assert not Release.objects.exists()
+
+    complete_pacs_coding(assignment_b)
+    assignment_submit(assignment=assignment_b, by=assignment_b.coder)
+    release = codings_release(transcript=transcript, coding_system=pacs, by=coordinator)
+
+    assert (release.coding_count, release.released_by, release.is_current) == (2, coordinator, True)
+    # Releasing again is refused and keeps the first release.
+    with pytest.raises(ConflictError) as again:
+        codings_release(transcript=transcript, coding_system=pacs, by=coordinator)
+    assert again.value.code == "already_released"
+    assert list(Release.objects.all()) == [release]
 
 
 def test_an_assignment_with_codes_cannot_be_deleted(assignment_a, assignment_b, transcript):

@@ -7,6 +7,7 @@ from django.contrib.auth.models import AnonymousUser
 from django.utils import timezone
 
 from apps.assignments.models import Purpose, State
+from apps.assignments.services import codings_release
 from apps.projects.access import (
     access_assignment,
     access_case,
@@ -30,12 +31,13 @@ def ids(queryset) -> set[int]:
 
 
 def submitted(**fields):
-    """An assignment already submitted (and released when released=True), written directly."""
-    released = fields.pop("released", False)
-    now = timezone.now()
-    return AssignmentFactory(
-        state=State.SUBMITTED, submitted_at=now, released_at=now if released else None, **fields
-    )
+    """An assignment already submitted, written directly."""
+    return AssignmentFactory(state=State.SUBMITTED, submitted_at=timezone.now(), **fields)
+
+
+def release(transcript, coding_system, by):
+    """Release through the service, which checks that every independent coding is submitted."""
+    return codings_release(transcript=transcript, coding_system=coding_system, by=by)
 
 
 # Membership and roles ------------------------------------------------------------------------
@@ -180,21 +182,19 @@ def test_a_coder_sees_only_their_own_codings_before_release(project, coder_a, co
 
 
 def test_released_codings_become_visible_to_the_other_coders_of_that_transcript(
-    project, coder_a, codings
+    project, transcript, pacs, coordinator, coder_a, codings
 ):
-    codings["b"].released_at = timezone.now()
-    codings["b"].save(update_fields=["released_at"])
+    release(transcript, pacs, coordinator)
 
     assert visible_to(coder_a, project) == {codings["a"].pk, codings["b"].pk}
     assert access_assignment(coder_a, codings["b"].pk) == codings["b"]
 
 
 def test_a_released_coding_stays_hidden_from_a_coder_who_does_not_code_that_transcript(
-    project, other_transcript, pacs, coder_a, coder_b
+    project, other_transcript, pacs, coordinator, coder_a, coder_b
 ):
-    theirs = submitted(
-        transcript=other_transcript, coding_system=pacs, coder=coder_b, released=True
-    )
+    theirs = submitted(transcript=other_transcript, coding_system=pacs, coder=coder_b)
+    release(other_transcript, pacs, coordinator)
 
     assert theirs.pk not in visible_to(coder_a, project)
     with pytest.raises(NotFoundError):
@@ -202,10 +202,11 @@ def test_a_released_coding_stays_hidden_from_a_coder_who_does_not_code_that_tran
 
 
 def test_a_released_coding_stays_hidden_from_a_coder_using_another_coding_system(
-    project, transcript, pacs, threers, coder_a, coder_b
+    project, transcript, pacs, threers, coordinator, coder_a, coder_b
 ):
-    AssignmentFactory(transcript=transcript, coding_system=threers, coder=coder_a)
-    theirs = submitted(transcript=transcript, coding_system=pacs, coder=coder_b, released=True)
+    submitted(transcript=transcript, coding_system=threers, coder=coder_a)
+    theirs = submitted(transcript=transcript, coding_system=pacs, coder=coder_b)
+    release(transcript, pacs, coordinator)
 
     assert theirs.pk not in visible_to(coder_a, project)
 
@@ -216,13 +217,14 @@ def test_a_trainer_sees_gold_and_training_codings_but_not_independent_ones(
     assert visible_to(trainer, project) == {codings["gold"].pk, codings["training"].pk}
 
 
-def test_a_trainee_does_not_see_the_gold_coding_before_it_is_released(project, trainee, codings):
+def test_a_trainee_never_sees_the_gold_coding_not_even_after_a_release(
+    project, transcript, pacs, coordinator, trainee, codings
+):
     assert visible_to(trainee, project) == {codings["training"].pk}
 
-    codings["gold"].released_at = timezone.now()
-    codings["gold"].save(update_fields=["released_at"])
+    release(transcript, pacs, coordinator)
 
-    assert visible_to(trainee, project) == {codings["training"].pk, codings["gold"].pk}
+    assert visible_to(trainee, project) == {codings["training"].pk}
 
 
 def test_a_viewer_sees_no_codings(project, viewer, codings):

@@ -72,6 +72,7 @@ def world(project, pacs, threers, lab, transcript, other_transcript, lead, coder
         report=report.pk,
         project=project.pk,
         pacs=pacs,
+        threers=threers.pk,
         lab=lab.pk,
         transcript=transcript,
         session=transcript.session_id,
@@ -343,7 +344,8 @@ ENDPOINTS = [
         "post",
         lambda w: f"/api/projects/{w.project}/releases/",
         200,
-        body=lambda w: {"transcript": w.transcript.pk, "coding_system": w.pacs.pk},
+        # Every independent coding of C-001 with 3RS is submitted, so it may be released.
+        body=lambda w: {"transcript": w.transcript.pk, "coding_system": w.threers},
     ),
     manage(
         "api-codings-import",

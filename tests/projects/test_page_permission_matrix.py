@@ -34,8 +34,8 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
 from apps.accounts.models import User
-from apps.assignments.models import Assignment, Purpose, State
-from apps.assignments.services import assignment_create
+from apps.assignments.models import Assignment, Purpose, Release, State
+from apps.assignments.services import assignment_create, codings_release
 from apps.codebooks.models import CodingSystem
 from apps.projects.models import Invitation, Membership, Project
 from apps.reliability.models import ReliabilityReport
@@ -78,8 +78,9 @@ def world(project, pacs, threers, lab, transcript, other_transcript, cast):
     released_a = assign(other_transcript, pacs, coder_a)
     released_b = assign(other_transcript, pacs, coder_b)
     Assignment.objects.filter(pk__in=[released_a.pk, released_b.pk]).update(
-        state=State.SUBMITTED, submitted_at=now, released_at=now
+        state=State.SUBMITTED, submitted_at=now
     )
+    codings_release(transcript=other_transcript, coding_system=pacs, by=lead)
     training = assign(other_transcript, threers, cast["trainee"], Purpose.TRAINING)
     gold = assign(other_transcript, threers, lead, Purpose.GOLD)
 
@@ -429,7 +430,11 @@ PAGES = [
     manage(
         "assignments:release",
         lambda w: f"/projects/{w.project}/releases/",
-        lambda w: Assignment.objects.get(pk=w.submitted_3rs).released_at is not None,
+        lambda w: (
+            Release.objects.current()
+            .filter(transcript_id=w.transcript, coding_system_id=w.threers)
+            .exists()
+        ),
         lambda w: f"/projects/{w.project}/",
         data=lambda w: {"transcript": w.transcript, "coding_system": w.threers},
     ),
