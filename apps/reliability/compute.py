@@ -85,9 +85,7 @@ def _occurrence(
         conf=conf,
     )
     used = _pairable(codes)
-    markers = _battery_rows(
-        battery, [m["name"] for m in items], [m["code"] for m in items], used
-    )
+    markers = _battery_rows(battery, [m["name"] for m in items], [m["code"] for m in items], used)
     scale_codes, scale_names, scale_arrays = [], [], []
     for scale in scales:
         rows = [i for i, m in enumerate(items) if m.get("scale__code") == scale["code"]]
