@@ -336,3 +336,14 @@ def test_describe_gives_band_words_for_every_reported_statistic_name() -> None:
         "moderate to excellent (Koo & Li, on the 95% CI); excellent (Cicchetti)"
     )
     assert st.describe("prevalence", st.StatResult(value=0.2)) == ""
+
+
+def test_conger_kappa_for_two_coders_with_a_constant_coder_is_exact() -> None:
+    # Two coders on every unit, A always "a": Conger's pe = mean over coder pairs of
+    # p_g' W p_h = p_B(a) = pa, so kappa = 0. Gwet's linearisation: lambda_iA = (W p_B)_a = pe
+    # and lambda_iB = w(x_iB, a) = pa_i, so pe_i = (pe + pa_i)/2 and
+    # k_i* = (pa_i - pe)/(1 - pe) - 2 (pe_i - pe)/(1 - pe) = 0 for every unit: SE = 0.
+    x = [["a", "a"], ["a", "b"], ["a", "c"], ["a", "a"], ["a", "b"], ["a", "c"], ["a", "c"]]
+    res = st.conger_kappa(x)
+    assert res.value == 0.0 and res.se == 0.0 and res.ci is None
+    assert res.details["pa"] == pytest.approx(2 / 7) and res.details["pe"] == pytest.approx(2 / 7)

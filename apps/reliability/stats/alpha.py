@@ -24,7 +24,7 @@ import numpy as np
 from scipy import stats
 
 from .categories import Spacing, encode_ratings
-from .results import StatResult, bound_interval, instability
+from .results import ZERO_SE, StatResult, bound_interval, instability
 
 Level = Literal["nominal", "ordinal", "interval", "ratio"]
 LEVELS: tuple[str, ...] = ("nominal", "ordinal", "interval", "ratio")
@@ -226,6 +226,7 @@ def krippendorff_alpha(
         value=value,
         se=g["se"],
         ci=(g["ci_low"], g["ci_high"]),
+        note=ZERO_SE if g["se"] == 0 else None,
         n_units=n_units,
         n_coders=rt.n_coders,
         ci_method="t(n-1), Gwet (2014) SE as in irrCAC, bounded to [-1, 1]",

@@ -29,6 +29,10 @@ Kind = Literal["pa", "fleiss", "ac", "bp"]
 ONE_CATEGORY = "only one category was used: chance agreement is 1, so the coefficient is undefined"
 NO_PAIRS = "no unit has ratings from two coders"
 TOO_FEW_UNITS = "fewer than two rated units: no standard error"
+CONSTANT_CODER = (
+    "one coder used a single category, so po = pe and the coefficient is exactly 0; its "
+    "standard error is 0, so there is no interval"
+)
 CI_METHOD = "t(n-1), bounded to the coefficient's range (Gwet 2014, irrCAC)"
 
 
@@ -305,11 +309,28 @@ def conger_kappa(
     ng = onehot.sum((0, 2))  # units rated by each coder
     pgk = _safe_div(onehot.sum(0), ng[:, None])  # (r, q)
     pbar = pgk.mean(0)
-    s2 = (pgk.T @ pgk - r * np.outer(pbar, pbar)) / (r - 1)
-    pe = float((w * (np.outer(pbar, pbar) - s2 / r)).sum())
+    # Conger's chance agreement, sum_kl w_kl (pbar_k pbar_l - s2_kl / r), is the mean over
+    # ordered pairs of coders g != h of p_g' W p_h; summed that way it is exact when one of
+    # two coders used one category (then pe = pa, as for Cohen's kappa).
+    m = pgk @ w @ pgk.T
+    pe = float(m[~np.eye(r, dtype=bool)].sum() / (r * (r - 1)))
     if bool(all_agree(w, pbar > 0)):
         return StatResult.undefined(ONE_CATEGORY, n_units=n, n_coders=r)
     kappa = (pa - pe) / (1 - pe)
+    # Two coders on every unit, one of them on a single category a: po = pe (Cohen's kappa),
+    # and in Gwet's linearisation lambda_iA = (W p_B)_a = pe, lambda_iB = w(x_iB, a) = pa_i,
+    # so pe_i - pe = (pa_i - pe)/2 and every k_i* is 0: kappa = 0 and SE = 0 exactly.
+    constant = r == 2 and bool((codes >= 0).all()) and int((pgk > 0).sum(1).min()) == 1
+    if constant:
+        return StatResult(
+            value=0.0,
+            se=0.0,
+            note=CONSTANT_CODER,
+            n_units=n,
+            n_coders=r,
+            details={"pa": pa, "pe": pe, "p_one_sided": None},
+            unstable=instability(n2)[0],
+        )
     # Gwet's linearisation for Conger's chance agreement (lambda_ig terms of irrCAC).
     eps = (codes >= 0).astype(float)  # (n, r)
     lam = np.zeros((n, r))

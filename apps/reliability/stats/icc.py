@@ -208,7 +208,6 @@ def icc_core(ratings: np.ndarray, conf: float = 0.95) -> dict[str, dict[str, np.
 def _reasons(a: dict[str, np.ndarray], form: str) -> list[tuple[np.ndarray, str]]:
     """Why a form's value is undefined (first reason wins)."""
     n, msr, msc = a["n"], a["msr"], a["msc"]
-    err = a["msw"] if form.startswith("ICC1") else a["mse"]
     reasons = [
         (a["k"] < 2, FEW_CODERS),
         (n < 2, FEW_UNITS),
@@ -221,7 +220,6 @@ def _reasons(a: dict[str, np.ndarray], form: str) -> list[tuple[np.ndarray, str]
     if form == "ICC2k":
         with np.errstate(invalid="ignore"):
             reasons.append((msr + (msc - a["mse"]) / n < 0, NEGATIVE_DENOMINATOR))
-    del err
     return reasons
 
 
