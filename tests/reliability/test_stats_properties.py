@@ -271,3 +271,27 @@ def test_bands_describe_values() -> None:
     assert st.cicchetti(0.75) == "excellent" and st.cicchetti(0.59) == "fair"
     assert st.koo_li_ci((0.6, 0.8)) == "moderate to good"
     assert st.krippendorff_band(0.7).startswith("tentative")
+
+
+@SETTINGS
+@given(ratings_tables(min_coders=2, max_coders=4), hs.sampled_from(["unweighted", "quadratic"]))
+def test_every_interval_contains_its_estimate_inside_the_coefficients_range(
+    x: np.ndarray, weights: str
+) -> None:
+    labels = as_labels(x)
+    results = [
+        (st.percent_agreement(labels), 0.0),
+        (st.fleiss_kappa(labels, weights=weights), -1.0),
+        (st.gwet_ac1(labels, weights=weights), -1.0),
+        (st.brennan_prediger(labels, weights=weights), -1.0),
+        (st.conger_kappa(labels, weights=weights), -1.0),
+        (st.krippendorff_alpha(labels, se="gwet"), -1.0),
+    ]
+    if x.shape[1] == 2:
+        results += [(st.cohen_kappa(labels, weights=weights), -1.0), (st.scott_pi(labels), -1.0)]
+    for res, lower in results:
+        if res.ci is None:
+            continue
+        lo, hi = res.ci
+        assert min(lower, res.value) <= lo <= res.value <= hi <= 1.0
+        assert res.unstable  # at most 25 units: always below the documented minimum of 30

@@ -87,6 +87,20 @@ def test_icc_interval_contains_a_negative_estimate() -> None:
     assert res.ci[0] <= res.value <= res.ci[1]
 
 
+def test_icc_interval_is_bounded_to_minus_one_and_flagged_with_two_units() -> None:
+    # A = 1, 6; B = 2, 5. Unit means 1.5, 5.5, grand 3.5: SSR = 2 * (4 + 4) = 16 = MSR.
+    # Coder means 3.5, 3.5: MSC = 0. SST = 6.25 + 2.25 + 2.25 + 6.25 = 17, MSE = 1.
+    # ICC(A,1) = (16 - 1)/(16 + 1 + 2 (0 - 1)/2) = 15/16. With MSC = 0, v = 1 and kn-k-n = 0:
+    # lower = 2 (16 - F*) / (2 * 16) = 1 - F*/16 with F* = F_.975(1, 1) = 647.8, i.e. -39.5.
+    f_star = sps.f.ppf(0.975, 1, 1)
+    assert 1 - f_star / 16 < -1
+    res = st.icc(np.array([[1.0, 2.0], [6.0, 5.0]]))["ICC2"]
+    assert res.value == pytest.approx(15 / 16, rel=1e-12)
+    high = 2 * (f_star * 16 - 1) / (2 * 16 * f_star)  # n (F* MSR - MSE)/(n F* MSR)
+    assert res.ci == pytest.approx((-1.0, high), rel=1e-9)
+    assert "bounded" in res.unstable and "n = 2" in res.unstable
+
+
 def test_average_measure_icc_above_one_is_undefined_with_the_reason() -> None:
     # A = 2, 3; B = 3, 1. Unit means 2.5, 2, grand 2.25: SSR = 2 * 2 * 0.0625 = 0.25 = MSR.
     # Coder means 2.5, 2: SSC = 0.25 = MSC. SST = 0.0625 + 0.5625 + 0.5625 + 1.5625 = 2.75,
