@@ -361,3 +361,21 @@ def test_conger_kappa_for_two_coders_with_a_constant_coder_is_exact() -> None:
     res = st.conger_kappa(x)
     assert res.value == 0.0 and res.se == 0.0 and res.ci is None
     assert res.details["pa"] == pytest.approx(2 / 7) and res.details["pe"] == pytest.approx(2 / 7)
+
+
+def test_icc_is_exact_for_a_constant_difference_that_binary_floats_cannot_hold() -> None:
+    # B = A + 0.1 on both units: no residual, so ICC(C,1) = MSR/MSR = 1 exactly, and the
+    # residual of rounding (~1e-32 of the squared ratings) is not taken for variance.
+    res = st.icc(np.array([[1.0, 1.1], [7.0, 7.1]]))
+    assert res["ICC3"].value == 1.0 and res["ICC3k"].value == 1.0
+    # MSR = 2 * 2 * 3^2 / 1 = 36, MSC = 2 * 2 * 0.05^2 = 0.01: ICC(A,1) = 36 / (36 + 0.01).
+    assert res["ICC2"].value == pytest.approx(36 / 36.01, rel=1e-9)
+
+
+def test_icc_ignores_a_large_common_offset() -> None:
+    # ICC is invariant to adding a constant: Shrout & Fleiss's data + 1e6 keep their values.
+    case = cases()["icc_shrout_fleiss1979_6x4"]
+    res = st.icc(np.array(case["data"]["values"], dtype=float) + 1e6)
+    for form, label in (("ICC1", "ICC(1,1)"), ("ICC2", "ICC(2,1)"), ("ICC3", "ICC(3,1)")):
+        exp = expected("icc_shrout_fleiss1979_6x4")[label]
+        assert res[form].value == pytest.approx(exp["value"], abs=exp["tol"])

@@ -57,9 +57,10 @@ BELOW_RANGE = (
     "the estimate is below -1: MSR is small against the error mean square, and the interval "
     "reaches down to the estimate"
 )
-# Sums of squares below this share of the total are rounding remainders of exact data (e.g.
-# coders who differ by a constant leave ~1e-16 SST of "residual") and are set to 0.
-NOISE = 1e-12
+# A sum of squares below this share of the sum of the squared ratings is the square of
+# rounding errors (~1e-32 of it) in exact data, e.g. coders who differ by 0.1 exactly, and is
+# set to 0; a real spread of 1 around ratings of 1e9 (share 1e-18) is kept.
+NOISE = 1e-24
 ICC_RANGE = (-1.0, 1.0)
 CI_METHOD = (
     "F-based (Shrout & Fleiss 1979; Satterthwaite df for ICC(A,1), McGraw & Wong 1996); "
@@ -84,18 +85,20 @@ def anova(ratings: np.ndarray) -> dict[str, np.ndarray]:
     dev_row = np.where(complete, row - grand[..., None], 0.0)
     ssr = k * (dev_row**2).sum(-1)
     ssc = n * ((col - grand[..., None]) ** 2).sum(-1)
-    dev = np.where(complete[..., None], x - grand[..., None, None], 0.0)
+    inside = complete[..., None]
+    dev = np.where(inside, x - grand[..., None, None], 0.0)
     sst = (dev**2).sum((-2, -1))
-    level = (xz**2).sum((-2, -1))
-    sst = np.where(sst <= NOISE * level, 0.0, sst)
-    noise = NOISE * sst
+    # Within-unit and residual sums straight from their deviations (not by subtraction), so
+    # that exact data with no residual give 0 up to the square of a rounding error.
+    ssw = (np.where(inside, x - row[..., None], 0.0) ** 2).sum((-2, -1))
+    resid = x - row[..., None] - col[..., None, :] + grand[..., None, None]
+    sse = (np.where(inside, resid, 0.0) ** 2).sum((-2, -1))
+    noise = NOISE * (xz**2).sum((-2, -1))
 
     def clean(ss: np.ndarray) -> np.ndarray:
         return np.where(ss <= noise, 0.0, ss)
 
-    ssr, ssc = clean(ssr), clean(ssc)
-    ssw = clean(np.maximum(sst - ssr, 0.0))
-    sse = clean(np.maximum(sst - ssr - ssc, 0.0))
+    sst, ssr, ssc, ssw, sse = (clean(v) for v in (sst, ssr, ssc, ssw, sse))
     ok = (n >= 2) & (k >= 2)
     nan = np.nan
     with np.errstate(divide="ignore", invalid="ignore"):
