@@ -379,3 +379,16 @@ def test_icc_ignores_a_large_common_offset() -> None:
     for form, label in (("ICC1", "ICC(1,1)"), ("ICC2", "ICC(2,1)"), ("ICC3", "ICC(3,1)")):
         exp = expected("icc_shrout_fleiss1979_6x4")[label]
         assert res[form].value == pytest.approx(exp["value"], abs=exp["tol"])
+
+
+def test_vectorised_interval_alpha_survives_a_large_offset_and_spots_no_variation() -> None:
+    # Interval alpha is shift-invariant: Krippendorff's (2011) data + 1e9 keep alpha = .849
+    # (the uncentred closed form cancelled to "no variation"); all-equal values are undefined.
+    case = cases()["krippendorff2011_4x12_missing"]
+    x = np.array(
+        [[np.nan if v is None else float(v) for v in row] for row in case["data"]["values"]]
+    )
+    exp = expected("krippendorff2011_4x12_missing")["alpha_interval"]
+    many = st.interval_alpha_many(np.stack([x + 1e9, np.where(np.isnan(x), np.nan, 0.3)]))
+    assert many[0] == pytest.approx(exp["value"], abs=exp["tol"])
+    assert np.isnan(many[1])

@@ -252,12 +252,18 @@ def interval_alpha_many(values: np.ndarray) -> np.ndarray:
     ok = np.isfinite(x)
     m = ok.sum(-1)
     pair = m >= 2
-    xz = np.where(ok & pair[..., None], x, 0.0)
+    use = ok & pair[..., None]
+    raw = np.where(use, x, 0.0)
+    n = np.where(pair, m, 0).sum(-1).astype(float)
+    # Alpha is shift-invariant: centre on the mean of the pairable values so that the sums of
+    # squares below do not cancel catastrophically for values far from 0.
+    centre = raw.sum((-2, -1)) / np.where(n > 0, n, 1.0)
+    xz = np.where(use, x - centre[..., None, None], 0.0)
     s1, s2 = xz.sum(-1), (xz**2).sum(-1)
     within = np.where(pair, 2.0 * (m * s2 - s1**2) / np.where(pair, m - 1.0, 1.0), 0.0).sum(-1)
-    n = np.where(pair, m, 0).sum(-1).astype(float)
     t1, t2 = s1.sum(-1), s2.sum(-1)
     total = 2.0 * (n * t2 - t1**2)
-    bad = (n < 2) | (total <= 1e-12 * np.maximum(n * t2, 1e-300))
+    # No variation: the spread is the square of rounding errors (see icc.NOISE).
+    bad = (n < 2) | (total <= 1e-24 * n * (raw**2).sum((-2, -1)))
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.where(bad, np.nan, 1.0 - (n - 1.0) * within / np.where(bad, 1.0, total))
