@@ -392,3 +392,24 @@ def test_vectorised_interval_alpha_survives_a_large_offset_and_spots_no_variatio
     many = st.interval_alpha_many(np.stack([x + 1e9, np.where(np.isnan(x), np.nan, 0.3)]))
     assert many[0] == pytest.approx(exp["value"], abs=exp["tol"])
     assert np.isnan(many[1])
+
+
+def test_icc_of_identical_coders_is_one_with_no_f_test_or_interval() -> None:
+    # A = B = 1, 3: MSW = MSC = MSE = 0, MSR = 2 * (1 + 1) = 4. Every form is MSR/MSR = 1;
+    # every F is 4/0 and Satterthwaite's v is 0/0, so F, p and the intervals are undefined.
+    res = st.icc(np.array([[1.0, 1.0], [3.0, 3.0]]))
+    for form, r in res.items():
+        assert r.value == 1.0, form
+        assert r.ci is None and r.details["F"] is None and r.details["p"] is None, form
+        assert "variance" in r.note, form
+
+
+def test_icc_without_variance_between_units() -> None:
+    # A = 1, 1; B = 2, 2: unit means 1.5, 1.5 = grand mean, so MSR = 0; coder means 1, 2:
+    # SSC = 2 * (0.25 + 0.25) = 1 = MSC; SST = 4 * 0.25 = 1, SSE = 0; MSW = 1 / 2.
+    res = st.icc(np.array([[1.0, 2.0], [1.0, 2.0]]))
+    assert res["ICC1"].value == pytest.approx(-1.0)  # (0 - .5) / (0 + .5)
+    assert res["ICC2"].value == 0.0  # (0 - 0) / (0 + 0 + 2 (1 - 0)/2)
+    assert res["ICC3"].value is None and "0/0" in res["ICC3"].note  # (0 - 0) / (0 + 0)
+    for form in ("ICC1k", "ICC2k", "ICC3k"):
+        assert res[form].value is None and "MSR = 0" in res[form].note
