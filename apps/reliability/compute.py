@@ -39,24 +39,27 @@ OCCURRENCE_STATS = (
 ICC_FORMS = ("ICC1", "ICC2", "ICC3", "ICC1k", "ICC2k", "ICC3k")
 
 
-def _stat(result) -> dict:
+def _stat(name: str, result: StatResult) -> dict:
+    """A statistic as stored: its JSON and its band words (None when no band applies)."""
     out = result.to_dict()
-    out["band"] = describe_safe(result)
+    out["band"] = describe(name, result) or None
     return out
 
 
-def describe_safe(result) -> str | None:
-    try:
-        return describe("kappa", result) if result.value is not None else None
-    except Exception:  # a description is never worth failing a report for
-        return None
+def _pairable(codes: np.ndarray) -> np.ndarray:
+    """Per item and unit: rated by at least two coders, i.e. the unit enters the figures."""
+    return (codes >= 0).sum(axis=-1) >= 2
 
 
-def _battery_rows(battery: dict, names: list[str], codes: list[str]) -> list[dict]:
+def _battery_rows(
+    battery: dict, names: list[str], codes: list[str], used: np.ndarray
+) -> list[dict]:
     rows = []
-    for i, (name, code) in enumerate(zip(names, codes)):
-        stats = {k: _stat(battery[k][i]) for k in OCCURRENCE_STATS if k in battery}
-        rows.append({"code": code, "name": name, "statistics": stats})
+    for i, (name, code) in enumerate(zip(names, codes, strict=True)):
+        stats = {k: _stat(k, battery[k][i]) for k in OCCURRENCE_STATS if k in battery}
+        rows.append(
+            {"code": code, "name": name, "n_units": int(used[i].sum()), "statistics": stats}
+        )
     return rows
 
 
@@ -81,7 +84,8 @@ def _occurrence(
         seed=seed,
         conf=conf,
     )
-    markers = _battery_rows(battery, [m["name"] for m in items], [m["code"] for m in items])
+    used = _pairable(codes)
+    markers = _battery_rows(battery, [m["name"] for m in items], [m["code"] for m in items], used)
     scale_codes, scale_names, scale_arrays = [], [], []
     for scale in scales:
         rows = [i for i, m in enumerate(items) if m.get("scale__code") == scale["code"]]
@@ -103,8 +107,11 @@ def _occurrence(
             seed=seed,
             conf=conf,
         )
-        scale_rows = _battery_rows(scale_battery, scale_names, scale_codes)
-    return {"n_units": int(codes.shape[1]), "markers": markers, "scales": scale_rows}
+        stacked = np.stack(scale_arrays)
+        scale_rows = _battery_rows(scale_battery, scale_names, scale_codes, _pairable(stacked))
+    # The units the figures use: rated by two or more coders for at least one marker (a
+    # patient-turn marker's figures use the patient turns, not every turn of the session).
+    return {"n_units": int(used.any(axis=0).sum()), "markers": markers, "scales": scale_rows}
 
 
 def _session_counts(codes: np.ndarray, clusters: np.ndarray, n_sessions: int) -> np.ndarray:
@@ -135,7 +142,7 @@ def _icc_rows(values: np.ndarray, items: list[dict], conf: float) -> list[dict]:
         {
             "code": it["code"],
             "name": it["name"],
-            "icc": {form: forms[form][i].to_dict() for form in ICC_FORMS if form in forms},
+            "icc": {form: _stat(form, forms[form][i]) for form in ICC_FORMS if form in forms},
         }
         for i, it in enumerate(items)
     ]
@@ -168,18 +175,18 @@ def _ratings(values: np.ndarray, items: list[dict], conf: float) -> list[dict]:
             names = ["krippendorff_alpha_ordinal", "krippendorff_alpha_interval"]
             if table.shape[1] == 2:
                 names += ["cohen_kappa_linear", "cohen_kappa_quadratic"]
-            rows[i]["statistics"] = {name: _stat(none) for name in names}
+            rows[i]["statistics"] = {name: _stat(name, none) for name in names}
             rows[i]["level"], rows[i]["n_units"] = item["level"], 0
             continue
         if table.shape[1:] == (2,):
             for weights in ("linear", "quadratic"):
-                stats[f"cohen_kappa_{weights}"] = _stat(
-                    cohen_kappa(cells, categories=categories, weights=weights, conf=conf)
+                name = f"cohen_kappa_{weights}"
+                stats[name] = _stat(
+                    name, cohen_kappa(cells, categories=categories, weights=weights, conf=conf)
                 )
         for level in ("ordinal", "interval"):
-            stats[f"krippendorff_alpha_{level}"] = _stat(
-                krippendorff_alpha(cells, level=level, categories=categories)
-            )
+            name = f"krippendorff_alpha_{level}"
+            stats[name] = _stat(name, krippendorff_alpha(cells, level=level, categories=categories))
         rows[i]["statistics"] = stats
         rows[i]["level"] = item["level"]
         rows[i]["n_units"] = (
@@ -203,10 +210,10 @@ def _classification(codes: np.ndarray, classifications: list[dict], conf: float)
         )
         if table.shape[0] == 0 or table.shape[1] < 2:
             none = StatResult.undefined(NO_SESSIONS)
-            stats = {k: _stat(none) for k in names}
+            stats = {k: _stat(k, none) for k in names}
         else:
             battery = agreement_battery(table[None], n_categories=len(labels), conf=conf)
-            stats = {k: _stat(battery[k][0]) for k in names if k in battery}
+            stats = {k: _stat(k, battery[k][0]) for k in names if k in battery}
         confusion = None
         if table.shape[1] == 2:
             both = (table[:, 0] >= 0) & (table[:, 1] >= 0)

@@ -285,6 +285,8 @@ def _entry(res: st.StatResult, name: str) -> dict[str, Any]:
         "se": res.se,
         "ci": list(res.ci) if res.ci else None,
         "note": res.note,
+        "n_units": res.n_units if res.defined else None,
+        "unstable": res.unstable,
     }
     if name in WITH_Z:
         out["z"] = res.details.get("z") if res.defined else None
@@ -293,9 +295,14 @@ def _entry(res: st.StatResult, name: str) -> dict[str, Any]:
 
 
 def statistics(rt: Ratings, level: str) -> dict[str, st.StatResult]:
-    """The whole battery for one encoded table, each entry a StatResult (undefined with a note)."""
+    """The whole battery for one encoded table, each entry a StatResult (undefined with a note).
+
+    Weighted coefficients space their weights by category rank at the nominal and ordinal
+    levels and by category value at the interval and ratio levels (R irrCAC).
+    """
     k, q = rt.n_coders, rt.n_categories
     two = k == 2
+    spacing = "value" if level in ("interval", "ratio") else "rank"
     need_two = st.StatResult.undefined(f"needs exactly two coders; this file has {k}")
     need_2x2 = st.StatResult.undefined(
         f"needs exactly two coders and two categories; this file has {k} coders and {q} categories"
@@ -306,7 +313,7 @@ def statistics(rt: Ratings, level: str) -> dict[str, st.StatResult]:
         ("cohen_kappa_linear", "linear"),
         ("cohen_kappa_quadratic", "quadratic"),
     ):
-        out[name] = st.cohen_kappa(rt, weights=w) if two else need_two
+        out[name] = st.cohen_kappa(rt, weights=w, spacing=spacing) if two else need_two
     out["scott_pi"] = st.scott_pi(rt) if two else need_two
     out["fleiss_kappa"] = st.fleiss_kappa(rt)
     out["krippendorff_alpha"] = st.krippendorff_alpha(rt, level=level)
@@ -316,8 +323,8 @@ def statistics(rt: Ratings, level: str) -> dict[str, st.StatResult]:
             "no analytic CI; run with --bootstrap N --seed S for a percentile CI",
         )
     out["gwet_ac1"] = st.gwet_ac1(rt)
-    out["gwet_ac2_linear"] = st.gwet_ac1(rt, weights="linear")
-    out["gwet_ac2_quadratic"] = st.gwet_ac1(rt, weights="quadratic")
+    out["gwet_ac2_linear"] = st.gwet_ac1(rt, weights="linear", spacing=spacing)
+    out["gwet_ac2_quadratic"] = st.gwet_ac1(rt, weights="quadratic", spacing=spacing)
     out["brennan_prediger"] = st.brennan_prediger(rt)
     two_by_two = two and q == 2
     out["pabak"] = st.pabak(rt) if two_by_two else need_2x2
@@ -411,6 +418,8 @@ def build_report(
             "df2": r.details.get("df2"),
             "p": r.details.get("p"),
             "note": r.note,
+            "n_units": r.n_units if r.defined else None,
+            "unstable": r.unstable,
         }
         for form, r in icc.items()
     }
@@ -439,7 +448,8 @@ def format_table(report: dict[str, Any], *, source: str = "") -> str:
     cats = ", ".join(map(str, report["categories"]))
     lines = [
         f"Inter-rater reliability{': ' + source if source else ''}",
-        f"{report['n_units']} units, {report['n_coders']} coders, level {report['level']}, categories: {cats}",
+        f"{report['n_units']} units rated at least once (each statistic's own n is in --json), "
+        f"{report['n_coders']} coders, level {report['level']}, categories: {cats}",
         "",
         f"{'statistic':<34}{'value':>8}  {'95% CI':<18}  description",
     ]
@@ -451,6 +461,9 @@ def format_table(report: dict[str, Any], *, source: str = "") -> str:
         desc = st.describe(name, res)
         if e["note"]:
             notes.append(f"{LABELS[name]}: {e['note']}")
+            desc = f"{desc} [{len(notes)}]".strip()
+        if e["unstable"]:
+            notes.append(f"{LABELS[name]}: unstable: {e['unstable']}")
             desc = f"{desc} [{len(notes)}]".strip()
         lines.append(f"{LABELS[name]:<34}{_fmt(e['value']):>8}  {ci:<18}  {desc}")
     lines += ["", "Intraclass correlation (Shrout & Fleiss 1979 forms, McGraw & Wong 1996 names)"]
@@ -466,16 +479,22 @@ def format_table(report: dict[str, Any], *, source: str = "") -> str:
             notes.append(f"ICC: {e['note']}")
         if e["note"]:
             desc = f"{desc} [{len(notes)}]".strip()
+        if e["unstable"]:
+            if not notes or not notes[-1].endswith(e["unstable"]):
+                notes.append(f"ICC: unstable: {e['unstable']}")
+            desc = f"{desc} [{len(notes)}]".strip()
         df1 = "-" if e["df1"] is None else f"{e['df1']:.0f}"
         df2 = "-" if e["df2"] is None else f"{e['df2']:.1f}".rstrip("0").rstrip(".")
         lines.append(
             f"{form:<7}{st.ICC_FORMS[form][0]:<10}{_fmt(e['value']):>7}  {ci:<18}{_fmt(e['F'], 2):>8}{df1:>6}{df2:>6}{_fmt_p(e['p']):>8}  {desc}"
         )
     lines += ["", "Notes:"] + [f"  [{i}] {n}" for i, n in enumerate(notes, start=1)]
+    weights = "value" if report["level"] in ("interval", "ratio") else "rank"
     lines += [
         "",
         "CIs: Cohen/Scott Wald z (Fleiss, Cohen & Everitt 1969); percent agreement, Fleiss, AC1/AC2 and",
-        "Brennan-Prediger t(n-1) with Gwet's SE (irrCAC); ICC F-based (Shrout & Fleiss 1979).",
+        "Brennan-Prediger t(n-1) with Gwet's SE (irrCAC); ICC F-based (Shrout & Fleiss 1979); every",
+        f"interval bounded to the coefficient's range. Weights are spaced by category {weights}.",
         "Bands (Landis & Koch 1977; Cicchetti 1994; Koo & Li 2016 on the CI; Krippendorff 2004)",
         "describe the values; they are not pass/fail verdicts. See docs/statistics.md.",
     ]

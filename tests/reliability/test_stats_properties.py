@@ -136,13 +136,20 @@ def test_one_category_is_undefined_with_a_reason_not_nan() -> None:
     assert st.icc([[3, 3], [3, 3]])["ICC2"].note.startswith("zero variance")
 
 
-def test_weighted_statistics_use_rank_order_of_observed_values() -> None:
-    # R irr kappa2 / sklearn: levels actually used (1, 2, 3, 4, 6), spaced by rank.
+def test_weighted_kappa_uses_the_rank_order_of_the_categories_in_use() -> None:
+    # R irr kappa2: levels actually used (1, 2, 3, 4, 6), spaced by rank; a level given in
+    # `categories` that nobody used (5) does not stretch the weights (kappa2 convention).
+    # By hand, linear weights 1 - |i - j|/4 over ranks 0..4: po = (.75 + .75 + .5 + 1 + 1)/5
+    # = .8; coder A's marginals are .2 each, coder B's (.0, .2, .2, .2, .4); the weight
+    # matrix's column sums are (2.5, 3.25, 3.5, 3.25, 2.5), so pe = .2 * (.2 * 3.25 + .2 * 3.5
+    # + .2 * 3.25 + .4 * 2.5) = .6 and kappa = (.8 - .6)/(1 - .6) = .5.
     x = [[1, 2], [2, 3], [3, 6], [4, 4], [6, 6]]
     by_rank = st.cohen_kappa(x, weights="linear").value
     explicit = st.cohen_kappa(x, categories=[1, 2, 3, 4, 6], weights="linear").value
     with_unused = st.cohen_kappa(x, categories=[1, 2, 3, 4, 5, 6], weights="linear").value
-    assert by_rank == pytest.approx(explicit) and by_rank != pytest.approx(with_unused)
+    assert by_rank == pytest.approx(0.5, abs=1e-12)
+    assert explicit == pytest.approx(0.5, abs=1e-12)
+    assert with_unused == pytest.approx(0.5, abs=1e-12)
 
 
 @SETTINGS
@@ -264,3 +271,27 @@ def test_bands_describe_values() -> None:
     assert st.cicchetti(0.75) == "excellent" and st.cicchetti(0.59) == "fair"
     assert st.koo_li_ci((0.6, 0.8)) == "moderate to good"
     assert st.krippendorff_band(0.7).startswith("tentative")
+
+
+@SETTINGS
+@given(ratings_tables(min_coders=2, max_coders=4), hs.sampled_from(["unweighted", "quadratic"]))
+def test_every_interval_contains_its_estimate_inside_the_coefficients_range(
+    x: np.ndarray, weights: str
+) -> None:
+    labels = as_labels(x)
+    results = [
+        (st.percent_agreement(labels), 0.0),
+        (st.fleiss_kappa(labels, weights=weights), -1.0),
+        (st.gwet_ac1(labels, weights=weights), -1.0),
+        (st.brennan_prediger(labels, weights=weights), -1.0),
+        (st.conger_kappa(labels, weights=weights), -1.0),
+        (st.krippendorff_alpha(labels, se="gwet"), -1.0),
+    ]
+    if x.shape[1] == 2:
+        results += [(st.cohen_kappa(labels, weights=weights), -1.0), (st.scott_pi(labels), -1.0)]
+    for res, lower in results:
+        if res.ci is None:
+            continue
+        lo, hi = res.ci
+        assert min(lower, res.value) <= lo <= res.value <= hi <= 1.0
+        assert res.unstable  # at most 25 units: always below the documented minimum of 30

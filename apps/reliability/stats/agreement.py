@@ -16,7 +16,7 @@ import numpy as np
 from .categories import encode_ratings
 from .gwet import core_to_result, gwet_core
 from .kappa import contingency_table
-from .results import StatResult
+from .results import StatResult, instability
 
 NEEDS_2X2 = "needs exactly two coders and two categories"
 NO_COMMON_UNITS = "no unit was rated by both coders"
@@ -81,7 +81,8 @@ def _index(ratings: Any, categories: Sequence[Hashable] | None, key: str) -> Sta
     out = indices_core(table)
     if out["empty"]:
         return StatResult.undefined(NO_COMMON_UNITS, n_units=0, n_coders=2)
-    return StatResult(value=float(out[key]), n_units=int(out["n"]), n_coders=2)
+    n = int(out["n"])
+    return StatResult(value=float(out[key]), n_units=n, n_coders=2, unstable=instability(n)[0])
 
 
 def prevalence_index(ratings: Any, *, categories: Sequence[Hashable] | None = None) -> StatResult:
@@ -104,6 +105,13 @@ def table_indices(table: Any) -> dict[str, StatResult]:
     n = int(out["n"])
     return {
         "pabak": pabak_table(t),
-        "prevalence_index": StatResult(value=float(out["prevalence_index"]), n_units=n, n_coders=2),
-        "bias_index": StatResult(value=float(out["bias_index"]), n_units=n, n_coders=2),
+        "prevalence_index": StatResult(
+            value=float(out["prevalence_index"]),
+            n_units=n,
+            n_coders=2,
+            unstable=instability(n)[0],
+        ),
+        "bias_index": StatResult(
+            value=float(out["bias_index"]), n_units=n, n_coders=2, unstable=instability(n)[0]
+        ),
     }

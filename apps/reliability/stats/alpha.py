@@ -9,7 +9,10 @@ takes per-unit frequency weights, so bootstrap replicates are one call. The ``kr
 package gives identical values (checked in the tests and the benchmark).
 
 Optional SE: Gwet's (2014) linearisation as in R irrCAC ``krippen.alpha.raw``, with the CI
-alpha +/- t(n0 - 1) SE capped at 1, n0 the units rated at least once.
+alpha +/- t(n0 - 1) SE bounded to [-1, 1], n0 the units rated at least once.
+
+"No variation" is exact: the expected disagreement is a sum of non-negative terms, so it is
+zero only when a single value occurs among the pairable values (no tolerance).
 """
 
 from __future__ import annotations
@@ -20,8 +23,8 @@ from typing import Any, Literal
 import numpy as np
 from scipy import stats
 
-from .categories import agreement_weights, encode_ratings
-from .results import StatResult
+from .categories import Spacing, encode_ratings
+from .results import ZERO_SE, StatResult, bound_interval, instability
 
 Level = Literal["nominal", "ordinal", "interval", "ratio"]
 LEVELS: tuple[str, ...] = ("nominal", "ordinal", "interval", "ratio")
@@ -86,9 +89,10 @@ def alpha_core(
     g = np.where(pair, f / np.where(pair, m - 1.0, 1.0), 0.0)
     gc = g[..., None] * c
     o = np.einsum("...uc,...uk->...ck", gc, c)
-    diag = gc.sum(-2)
+    # The diagonal counts pairs of equal values, c (c - 1): set it directly so that a
+    # category with no pair is exactly 0, not a rounding remainder of a subtraction.
     idx = np.arange(c.shape[-1])
-    o[..., idx, idx] -= diag
+    o[..., idx, idx] = (gc * (c - 1.0)).sum(-2)
     nc = o.sum(-1)
     n = nc.sum(-1)
     if delta2 is None:
@@ -96,7 +100,7 @@ def alpha_core(
     do = (o * delta2).sum((-2, -1))
     de = np.einsum("...c,...ck,...k->...", nc, delta2, nc)
     few = n < 2
-    flat = np.isclose(de, 0.0) & ~few
+    flat = (de <= 0.0) & ~few
     bad = few | flat
     with np.errstate(divide="ignore", invalid="ignore"):
         value = 1.0 - (n - 1.0) * do / np.where(bad, 1.0, de)
@@ -147,10 +151,12 @@ def gwet_alpha_se(counts: np.ndarray, weights: np.ndarray, conf: float = 0.95) -
     k_i = k_i - 2 * (1 - alpha_prime) * (pe_i - pe) / (1 - pe)
     se = float(np.sqrt(((k_i - alpha_prime) ** 2).sum() / (n * (n - 1))))
     tq = stats.t.ppf(0.5 + conf / 2, max(n0 - 1, 1))
+    lo, hi, clipped = bound_interval(alpha - tq * se, alpha + tq * se, -1.0, 1.0, alpha)
     return {
         "se": se,
-        "ci_low": alpha - tq * se,
-        "ci_high": min(1.0, alpha + tq * se),
+        "ci_low": float(lo) if se > 0 else np.nan,
+        "ci_high": float(hi) if se > 0 else np.nan,
+        "clipped": bool(clipped) and se > 0,
         "pa": pa,
         "pe": pe,
     }
@@ -164,6 +170,7 @@ def krippendorff_alpha(
     weights: Any = None,
     se: Literal["none", "gwet"] = "none",
     conf: float = 0.95,
+    spacing: Spacing = "rank",
 ) -> StatResult:
     """Krippendorff's alpha of a units x coders table with missing values (None/NaN/'').
 
@@ -171,7 +178,8 @@ def krippendorff_alpha(
     instead uses d2 = 1 - W, R irrCAC's weighted alpha (quadratic weights equal the interval
     metric on equally spaced categories; linear weights are *not* the ordinal metric).
     ``se="gwet"`` adds Gwet's SE and t CI; by default there is no analytic CI and callers
-    bootstrap over units or sessions (Krippendorff's recommendation).
+    bootstrap over units or sessions (Krippendorff's recommendation). ``spacing="value"``
+    spaces linear/quadratic ``weights`` by the categories' values (interval and ratio data).
     """
     if level not in LEVELS:
         raise ValueError(f"level must be one of {LEVELS}, got {level!r}")
@@ -186,7 +194,7 @@ def krippendorff_alpha(
         if level == "ratio" and (rt.scores < 0).any():
             return StatResult.undefined(NEGATIVE_RATIO, n_units=n_units, n_coders=rt.n_coders)
     counts = rt.counts()
-    delta2 = None if weights is None else 1.0 - agreement_weights(q, weights)
+    delta2 = None if weights is None else 1.0 - rt.weights(weights, spacing)
     out = alpha_core(counts, level=level, scores=rt.scores, delta2=delta2)
     reason = alpha_reason(out)
     details: dict[str, float | None] = {
@@ -198,8 +206,15 @@ def krippendorff_alpha(
     if reason is not None:
         return StatResult.undefined(reason, n_units=n_units, n_coders=rt.n_coders, details=details)
     value = float(out["value"])
+    n_pairable = float(out["n_units"])
     if se != "gwet":
-        return StatResult(value=value, n_units=n_units, n_coders=rt.n_coders, details=details)
+        return StatResult(
+            value=value,
+            n_units=n_units,
+            n_coders=rt.n_coders,
+            details=details,
+            unstable=instability(n_pairable)[0],
+        )
     if delta2 is None:
         d2 = distance_matrix(level, q, scores=rt.scores, marginals=_marginals(counts))
     else:
@@ -211,10 +226,12 @@ def krippendorff_alpha(
         value=value,
         se=g["se"],
         ci=(g["ci_low"], g["ci_high"]),
+        note=ZERO_SE if g["se"] == 0 else None,
         n_units=n_units,
         n_coders=rt.n_coders,
-        ci_method="t(n-1), Gwet (2014) SE as in irrCAC, upper bound capped at 1",
+        ci_method="t(n-1), Gwet (2014) SE as in irrCAC, bounded to [-1, 1]",
         details=details,
+        unstable=instability(n_pairable, bool(g.get("clipped", False)))[0],
     )
 
 
@@ -235,12 +252,18 @@ def interval_alpha_many(values: np.ndarray) -> np.ndarray:
     ok = np.isfinite(x)
     m = ok.sum(-1)
     pair = m >= 2
-    xz = np.where(ok & pair[..., None], x, 0.0)
+    use = ok & pair[..., None]
+    raw = np.where(use, x, 0.0)
+    n = np.where(pair, m, 0).sum(-1).astype(float)
+    # Alpha is shift-invariant: centre on the mean of the pairable values so that the sums of
+    # squares below do not cancel catastrophically for values far from 0.
+    centre = raw.sum((-2, -1)) / np.where(n > 0, n, 1.0)
+    xz = np.where(use, x - centre[..., None, None], 0.0)
     s1, s2 = xz.sum(-1), (xz**2).sum(-1)
     within = np.where(pair, 2.0 * (m * s2 - s1**2) / np.where(pair, m - 1.0, 1.0), 0.0).sum(-1)
-    n = np.where(pair, m, 0).sum(-1).astype(float)
     t1, t2 = s1.sum(-1), s2.sum(-1)
     total = 2.0 * (n * t2 - t1**2)
-    bad = (n < 2) | (total <= 1e-12 * np.maximum(n * t2, 1e-300))
+    # No variation: the spread is the square of rounding errors (see icc.NOISE).
+    bad = (n < 2) | (total <= 1e-24 * n * (raw**2).sum((-2, -1)))
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.where(bad, np.nan, 1.0 - (n - 1.0) * within / np.where(bad, 1.0, total))

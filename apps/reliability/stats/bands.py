@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+from .alpha import LEVELS
 from .results import StatResult
 
 
@@ -75,31 +76,45 @@ def krippendorff_band(value: float | None) -> str | None:
     return "below the tentative .667"
 
 
-KAPPA_LIKE = {
-    "cohen_kappa",
-    "cohen_kappa_linear",
-    "cohen_kappa_quadratic",
-    "scott_pi",
-    "fleiss_kappa",
-    "gwet_ac1",
-    "gwet_ac2_linear",
-    "gwet_ac2_quadratic",
-    "brennan_prediger",
-    "pabak",
-    "light_kappa",
-    "conger_kappa",
-}
+KAPPA_LIKE = frozenset(
+    {
+        "cohen_kappa",
+        "cohen_kappa_linear",
+        "cohen_kappa_quadratic",
+        "scott_pi",
+        "fleiss_kappa",
+        "gwet_ac1",
+        "gwet_ac2_linear",
+        "gwet_ac2_quadratic",
+        "brennan_prediger",
+        "pabak",
+        "light_kappa",
+        "conger_kappa",
+    }
+)
+ALPHA = frozenset({"krippendorff_alpha", *(f"krippendorff_alpha_{lv}" for lv in LEVELS)})
+ICC = frozenset({"ICC1", "ICC2", "ICC3", "ICC1k", "ICC2k", "ICC3k"})
+# Statistics that are not agreement coefficients: no band applies, on purpose.
+NO_BAND = frozenset({"percent_agreement", "prevalence_index", "bias_index", "prevalence"})
+
+
+class UnknownStatistic(KeyError):
+    """A band was asked for a statistic name the band table does not list."""
 
 
 def describe(name: str, result: StatResult) -> str:
-    """The band words shown beside a statistic (empty when no band applies)."""
+    """The band words shown beside a statistic (empty when it has no value or no band).
+
+    Raises :class:`UnknownStatistic` for a name outside the table, so a caller that asks
+    with the wrong name fails loudly instead of storing empty bands.
+    """
+    if name not in KAPPA_LIKE | ALPHA | ICC | NO_BAND:
+        raise UnknownStatistic(name)
     v = result.value
-    if v is None:
+    if v is None or name in NO_BAND:
         return ""
     if name in KAPPA_LIKE:
         return f"{landis_koch(v)} (Landis & Koch); {cicchetti(v)} (Cicchetti)"
-    if name == "krippendorff_alpha":
+    if name in ALPHA:
         return f"{krippendorff_band(v)} (Krippendorff)"
-    if name.upper().startswith("ICC"):
-        return f"{koo_li_ci(result.ci, v)} (Koo & Li, on the 95% CI); {cicchetti(v)} (Cicchetti)"
-    return ""
+    return f"{koo_li_ci(result.ci, v)} (Koo & Li, on the 95% CI); {cicchetti(v)} (Cicchetti)"

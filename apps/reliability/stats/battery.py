@@ -19,9 +19,9 @@ import numpy as np
 from .agreement import indices_core
 from .alpha import NO_PAIRABLE, NO_VARIATION, alpha_core
 from .bootstrap import cluster_weights, percentile_interval
-from .gwet import NO_PAIRS, ONE_CATEGORY, gwet_core
-from .kappa import cohen_core
-from .results import ItemResults, item_results
+from .gwet import CI_METHOD, NO_PAIRS, ONE_CATEGORY, TOO_FEW_UNITS, gwet_core
+from .kappa import CONSTANT_CODER, WALD_METHOD, cohen_core, wald_ci
+from .results import ZERO_SE, ItemResults, instability, item_results
 
 MAX_PATTERNS = 1 << 16
 CHUNK_ELEMENTS = 1 << 22  # codes per pass: bounds temporaries to ~32 MB
@@ -118,7 +118,10 @@ def histograms(
 
 
 def _values(
-    h: Histograms, freq: np.ndarray, pairs: dict[tuple[int, int], np.ndarray]
+    h: Histograms,
+    freq: np.ndarray,
+    pairs: dict[tuple[int, int], np.ndarray],
+    conf: float = 0.95,
 ) -> dict[str, dict[str, np.ndarray]]:
     """Every battery statistic for pattern frequencies ``freq`` (..., I, P); arrays over (..., I)."""
     q, r = h.n_categories, h.n_coders
@@ -130,7 +133,7 @@ def _values(
         ("gwet_ac1", "ac"),
         ("brennan_prediger", "bp"),
     ):
-        out[name] = gwet_core(h.patterns, eye, kind, freq=freq)
+        out[name] = gwet_core(h.patterns, eye, kind, freq=freq, conf=conf)
     out["krippendorff_alpha"] = alpha_core(h.patterns, level="nominal", freq=freq)
     tables = np.stack([pairs[k] for k in sorted(pairs)], axis=-3) if pairs else None
     if tables is not None:
@@ -146,7 +149,7 @@ def _values(
         if q == 2 and r == 2:
             cells = np.eye(2)[[0, 0, 1, 1]] + np.eye(2)[[0, 1, 0, 1]]  # patterns of (a, b) cells
             flat = tables[..., 0, :, :].reshape(*tables.shape[:-3], 4)
-            out["pabak"] = gwet_core(cells, eye, "bp", freq=flat)
+            out["pabak"] = gwet_core(cells, eye, "bp", freq=flat, conf=conf)
         if q == 2:
             ind = indices_core(tables)
             bias = ind["bias_index"][..., 0] if r == 2 else np.abs(ind["bias_index"]).mean(-1)
@@ -221,34 +224,41 @@ def agreement_battery(
     h = histograms(arr, q, clusters)
     total = h.freq.sum(-2) if clusters is not None else h.freq
     pairs = {k: (v.sum(-3) if clusters is not None else v) for k, v in h.pairs.items()}
-    vals = _values(h, total, pairs)
-    res = _assemble(vals, h, total, r, q)
+    vals = _values(h, total, pairs, conf)
+    res = _assemble(vals, h, total, r, q, conf)
     if n_boot:
         res = _bootstrap(res, h, n_boot, seed, conf, bootstrap_all, over)
     return res
 
 
 def _gwet_items(o: dict[str, np.ndarray], r: int) -> ItemResults:
+    lower, upper = o["range"]
     return item_results(
         o["value"],
         se=o["se"],
         ci_low=o["ci_low"],
         ci_high=o["ci_high"],
         reasons=[(o["no_pairs"], NO_PAIRS), (o["one_category"], ONE_CATEGORY)],
+        remarks=[(o["few"], TOO_FEW_UNITS), (o["zero_se"], ZERO_SE)],
         n_units=o["n"],
         n_coders=r,
-        ci_method="t(n-1), upper bound capped at 1 (Gwet 2014, irrCAC)",
+        ci_method=CI_METHOD,
         details={"pa": o["pa"], "pe": o["pe"], "p_one_sided": o["p_one_sided"]},
+        unstable=instability(o["n2"], o["clipped"], lower=lower, upper=upper),
     )
 
 
 def _assemble(
-    vals: dict[str, dict[str, np.ndarray]], h: Histograms, total: np.ndarray, r: int, q: int
+    vals: dict[str, dict[str, np.ndarray]],
+    h: Histograms,
+    total: np.ndarray,
+    r: int,
+    q: int,
+    conf: float = 0.95,
 ) -> dict[str, ItemResults]:
     from .kappa import NO_COMMON_UNITS
     from .kappa import ONE_CATEGORY as K_ONE
 
-    zq = 1.959963984540054
     out: dict[str, ItemResults] = {}
     for name in ("percent_agreement", "fleiss_kappa", "gwet_ac1", "brennan_prediger"):
         out[name] = _gwet_items(vals[name], r)
@@ -266,22 +276,26 @@ def _assemble(
         n_units=a["n_units"],
         n_coders=r,
         details={"n_pairable_values": a["n"]},
+        unstable=instability(a["n_units"]),
     )
     if "cohen_kappa" in vals:
         c = vals["cohen_kappa"]
         with np.errstate(invalid="ignore", divide="ignore"):
-            z = c["kappa"] / c["se0"]
+            z = np.where(c["se0"] > 0, c["kappa"] / np.where(c["se0"] > 0, c["se0"], 1.0), np.nan)
         from scipy import stats
 
+        lo, hi, clipped = wald_ci(c["kappa"], c["se"], conf)
         out["cohen_kappa"] = item_results(
             c["kappa"],
             se=c["se"],
-            ci_low=c["kappa"] - zq * c["se"],
-            ci_high=c["kappa"] + zq * c["se"],
+            ci_low=lo,
+            ci_high=hi,
             reasons=[(c["empty"], NO_COMMON_UNITS), (c["one_category"], K_ONE)],
+            remarks=[(c["constant"], CONSTANT_CODER), (c["se"] == 0, ZERO_SE)],
             n_units=c["n"],
             n_coders=r,
-            ci_method="Wald z, non-null ASE (Fleiss, Cohen & Everitt 1969)",
+            ci_method=WALD_METHOD,
+            unstable=instability(c["n"], clipped),
             details={
                 "se0": c["se0"],
                 "z": z,
@@ -297,6 +311,7 @@ def _assemble(
             reasons=[(lk["bad"], "Cohen's kappa is undefined for at least one coder pair")],
             n_units=lk["n"],
             n_coders=r,
+            unstable=instability(lk["n"]),
         )
     if q == 2:
         bp = out["brennan_prediger"]
@@ -313,6 +328,7 @@ def _assemble(
                 reasons=[(empty, "no unit was rated by both coders of a pair")],
                 n_units=ind["n"],
                 n_coders=r,
+                unstable=instability(ind["n"]),
             )
         pv = vals["prevalence"]
         out["prevalence"] = item_results(

@@ -2,8 +2,10 @@
 
 Conventions (those of R's irr and scikit-learn): categories are taken in the order given, or
 else as the sorted observed values, numerically when every value is a number. Weights are
-spaced by category *rank*, so an unused level between two used ones does not stretch them
-(``kappa2`` in R's irr); pass ``scores`` to space by value instead (R's irrCAC).
+spaced by category *rank* (``spacing="rank"``, nominal and ordinal data) or by category
+*value* (``spacing="value"``, interval and ratio data, as R's irrCAC does for numeric
+categories). Cohen's kappa first keeps only the categories in use among the units both
+coders rated (R irr ``kappa2``), so an unused level never stretches its weights.
 """
 
 from __future__ import annotations
@@ -11,11 +13,13 @@ from __future__ import annotations
 import math
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
 MISSING = -1
+Spacing = Literal["rank", "value"]
+NOT_NUMERIC_SPACING = "weights spaced by value need numeric categories"
 
 # PACS 3-way classification collapsed to the 2-way comparison used in papers.
 SECURE_VS_INSECURE: Mapping[str, str] = {
@@ -94,6 +98,30 @@ class Ratings:
             codes = codes[:, list(coders)]
         return Ratings(codes=codes, categories=self.categories, scores=self.scores)
 
+    def in_use(self) -> Ratings:
+        """The same codes over only the categories that occur, in the same order."""
+        used = np.flatnonzero(np.bincount(self.codes[self.codes >= 0], minlength=self.n_categories))
+        lut = np.full(self.n_categories + 1, MISSING, dtype=np.int64)
+        lut[used] = np.arange(used.size)
+        codes = lut[np.where(self.codes < 0, self.n_categories, self.codes)]
+        scores = None if self.scores is None else self.scores[used]
+        cats = tuple(self.categories[i] for i in used)
+        return Ratings(codes=codes, categories=cats, scores=scores)
+
+    def weights(self, weights: Any, spacing: Spacing = "rank") -> np.ndarray:
+        """The agreement-weight matrix over these categories, spaced by rank or by value."""
+        if spacing not in ("rank", "value"):
+            raise ValueError(f"spacing must be 'rank' or 'value', got {spacing!r}")
+        if (
+            spacing == "value"
+            and isinstance(weights, str)
+            and weights_name(weights) != "unweighted"
+        ):
+            if self.scores is None:
+                raise ValueError(NOT_NUMERIC_SPACING)
+            return agreement_weights(self.n_categories, weights, scores=self.scores)
+        return agreement_weights(self.n_categories, weights)
+
 
 def encode_ratings(ratings: Any, categories: Sequence[Hashable] | None = None) -> Ratings:
     """Encode a units x coders table of labels (None/NaN/'' missing) as :class:`Ratings`.
@@ -161,7 +189,9 @@ def agreement_weights(
     ``weights``: ``"unweighted"`` (identity), ``"linear"`` (1 - |i-j|/(q-1)), ``"quadratic"``
     (1 - (i-j)^2/(q-1)^2), a 1-D vector of disagreement scores by rank distance |i-j| (R irr
     ``kappa2(x, c(...))``, statsmodels ``wt="toeplitz"``: w = 1 - (s - min)/(max - min)), or
-    a q x q agreement matrix. With ``scores`` linear/quadratic are spaced by value.
+    a q x q agreement matrix. With ``scores`` linear/quadratic are spaced by value:
+    ``1 - |x_i - x_j| / (max x - min x)`` and its square (R irrCAC ``linear.weights`` and
+    ``quadratic.weights`` for numeric categories).
     """
     q = n_categories
     if weights is None or (

@@ -9,7 +9,9 @@ patterns, and bootstrap replicates.
 Conventions follow R irrCAC (``pa.coeff.raw``, ``gwet.ac1.raw``, ``fleiss.kappa.raw``,
 ``bp.coeff.raw``, ``conger.kappa.raw``): units rated by nobody are dropped; pa is averaged
 over units with at least two ratings; the CI is coefficient +/- t(n-1) * SE with n the units
-rated at least once, the upper bound capped at 1; the p-value is one-sided.
+rated at least once, bounded to the coefficient's range ([-1, 1]; [0, 1] for percent
+agreement: irrCAC caps only the upper end); the p-value is one-sided. A standard error of
+exactly 0 (perfect agreement on every unit) gives no interval.
 """
 
 from __future__ import annotations
@@ -19,14 +21,34 @@ from typing import Any, Literal
 import numpy as np
 from scipy import stats
 
-from .categories import Ratings, agreement_weights, encode_ratings
-from .results import StatResult
+from .categories import Ratings, Spacing, encode_ratings
+from .results import ZERO_SE, StatResult, bound_interval, instability
 
 Kind = Literal["pa", "fleiss", "ac", "bp"]
 
 ONE_CATEGORY = "only one category was used: chance agreement is 1, so the coefficient is undefined"
 NO_PAIRS = "no unit has ratings from two coders"
 TOO_FEW_UNITS = "fewer than two rated units: no standard error"
+CONSTANT_CODER = (
+    "one coder used a single category, so po = pe and the coefficient is exactly 0; its "
+    "standard error is 0, so there is no interval"
+)
+CI_METHOD = "t(n-1), bounded to the coefficient's range (Gwet 2014, irrCAC)"
+
+
+def all_agree(weights: np.ndarray, support: np.ndarray) -> np.ndarray:
+    """True where every pair of categories in ``support`` (..., q) has agreement weight 1.
+
+    This is the exact condition for chance agreement of 1 (no tolerance): pe = 1 only if all
+    the mass falls on pairs of categories that count as full agreement.
+    """
+    pair = support[..., :, None] & support[..., None, :]
+    return (~pair | (weights >= 1.0)).all((-2, -1))
+
+
+def coefficient_range(kind: str) -> tuple[float, float]:
+    """The range a coefficient of this kind can take: [0, 1] for pa, else [-1, 1]."""
+    return (0.0, 1.0) if kind == "pa" else (-1.0, 1.0)
 
 
 def _safe_div(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -80,7 +102,12 @@ def gwet_core(
     else:
         raise ValueError(f"unknown kind {kind!r}")
 
-    one_category = np.isclose(pe, 1.0)
+    if kind == "fleiss":
+        one_category = all_agree(w, pi > 0)
+    elif kind in ("ac", "bp"):
+        one_category = np.full(pa.shape, q <= 1 or bool((w >= 1.0).all()))
+    else:
+        one_category = np.zeros(pa.shape, dtype=bool)
     no_pairs = n2 == 0
     denom = np.where(one_category, 1.0, 1.0 - pe)
     value = (pa - pe) / denom
@@ -106,11 +133,17 @@ def gwet_core(
     bad = one_category | no_pairs
     few = n < 2
     nan = np.nan
+    lower, upper = coefficient_range(kind)
+    lo, hi, clipped = bound_interval(value - tq * se, value + tq * se, lower, upper, value)
+    no_ci = bad | few | (se == 0)
     return {
         "value": np.where(bad, nan, value),
         "se": np.where(bad | few, nan, se),
-        "ci_low": np.where(bad | few, nan, value - tq * se),
-        "ci_high": np.where(bad | few, nan, np.minimum(1.0, value + tq * se)),
+        "ci_low": np.where(no_ci, nan, lo),
+        "ci_high": np.where(no_ci, nan, hi),
+        "clipped": clipped & ~no_ci,
+        "zero_se": (se == 0) & ~(bad | few),
+        "range": np.array([lower, upper]),
         "p_one_sided": np.where(bad | few, nan, p_one),
         "pa": np.where(no_pairs, nan, pa),
         "pe": pe,
@@ -130,8 +163,11 @@ def core_to_result(out: dict[str, np.ndarray], *, n_coders: int | None, i: Any =
         note = ONE_CATEGORY
     elif bool(out["few"][i]):
         note = TOO_FEW_UNITS
+    elif bool(out["zero_se"][i]):
+        note = ZERO_SE
     else:
         note = None
+    lower, upper = out["range"]
     return StatResult(
         value=out["value"][i],
         se=out["se"][i],
@@ -139,7 +175,8 @@ def core_to_result(out: dict[str, np.ndarray], *, n_coders: int | None, i: Any =
         note=note,
         n_units=int(out["n"][i]),
         n_coders=n_coders,
-        ci_method="t(n-1), upper bound capped at 1 (Gwet 2014, irrCAC)",
+        ci_method=CI_METHOD,
+        unstable=instability(out["n2"][i], out["clipped"][i], lower=lower, upper=upper)[0],
         details={
             "pa": out["pa"][i],
             "pe": out["pe"][i],
@@ -149,16 +186,17 @@ def core_to_result(out: dict[str, np.ndarray], *, n_coders: int | None, i: Any =
     )
 
 
-def _prepare(ratings: Any, categories: Any, weights: Any) -> tuple[Ratings, np.ndarray]:
+def _prepare(
+    ratings: Any, categories: Any, weights: Any, spacing: Spacing = "rank"
+) -> tuple[Ratings, np.ndarray]:
     rt = encode_ratings(ratings, categories)
-    w = agreement_weights(rt.n_categories, weights)
-    return rt, w
+    return rt, rt.weights(weights, spacing)
 
 
 def _coefficient(
-    ratings: Any, kind: Kind, *, categories: Any, weights: Any, conf: float
+    ratings: Any, kind: Kind, *, categories: Any, weights: Any, conf: float, spacing: Spacing
 ) -> StatResult:
-    rt, w = _prepare(ratings, categories, weights)
+    rt, w = _prepare(ratings, categories, weights, spacing)
     if rt.n_categories == 0:
         return StatResult.undefined("no ratings", n_coders=rt.n_coders)
     out = gwet_core(rt.counts(), w, kind, conf=conf)
@@ -172,6 +210,7 @@ def percent_agreement(
     weights: Any = "unweighted",
     method: Literal["pairs", "all"] = "pairs",
     conf: float = 0.95,
+    spacing: Spacing = "rank",
 ) -> StatResult:
     """Percent agreement as a proportion, with Gwet's standard error and t CI.
 
@@ -187,42 +226,70 @@ def percent_agreement(
             return StatResult.undefined("no unit rated by every coder", n_coders=rt.n_coders)
         same = (rt.codes[full] == rt.codes[full][:, :1]).all(axis=1)
         return StatResult(value=same.mean(), n_units=int(full.sum()), n_coders=rt.n_coders)
-    return _coefficient(ratings, "pa", categories=categories, weights=weights, conf=conf)
+    return _coefficient(
+        ratings, "pa", categories=categories, weights=weights, conf=conf, spacing=spacing
+    )
 
 
 def gwet_ac1(
-    ratings: Any, *, categories: Any = None, weights: Any = "unweighted", conf: float = 0.95
+    ratings: Any,
+    *,
+    categories: Any = None,
+    weights: Any = "unweighted",
+    conf: float = 0.95,
+    spacing: Spacing = "rank",
 ) -> StatResult:
     """Gwet's AC1 (unweighted) or AC2 (``weights="linear"``/``"quadratic"``/matrix)."""
-    return _coefficient(ratings, "ac", categories=categories, weights=weights, conf=conf)
+    return _coefficient(
+        ratings, "ac", categories=categories, weights=weights, conf=conf, spacing=spacing
+    )
 
 
 def brennan_prediger(
-    ratings: Any, *, categories: Any = None, weights: Any = "unweighted", conf: float = 0.95
+    ratings: Any,
+    *,
+    categories: Any = None,
+    weights: Any = "unweighted",
+    conf: float = 0.95,
+    spacing: Spacing = "rank",
 ) -> StatResult:
     """Brennan & Prediger's (1981) coefficient, chance agreement sum(W)/q^2.
 
     With two categories and two coders it equals PABAK (Byrt et al. 1993).
     """
-    return _coefficient(ratings, "bp", categories=categories, weights=weights, conf=conf)
+    return _coefficient(
+        ratings, "bp", categories=categories, weights=weights, conf=conf, spacing=spacing
+    )
 
 
 def fleiss_generalised(
-    ratings: Any, *, categories: Any = None, weights: Any = "unweighted", conf: float = 0.95
+    ratings: Any,
+    *,
+    categories: Any = None,
+    weights: Any = "unweighted",
+    conf: float = 0.95,
+    spacing: Spacing = "rank",
 ) -> StatResult:
     """Fleiss' kappa generalised to unequal coders per unit and to weights (Gwet 2014)."""
-    return _coefficient(ratings, "fleiss", categories=categories, weights=weights, conf=conf)
+    return _coefficient(
+        ratings, "fleiss", categories=categories, weights=weights, conf=conf, spacing=spacing
+    )
 
 
 def conger_kappa(
-    ratings: Any, *, categories: Any = None, weights: Any = "unweighted", conf: float = 0.95
+    ratings: Any,
+    *,
+    categories: Any = None,
+    weights: Any = "unweighted",
+    conf: float = 0.95,
+    spacing: Spacing = "rank",
 ) -> StatResult:
     """Conger's (1980) kappa: Cohen's kappa for many coders, with Gwet's variance (irrCAC).
 
     Chance agreement uses each coder's own marginal distribution; equals Cohen's kappa with
     two coders and complete data.
     """
-    rt, w = _prepare(ratings, categories, weights)
+    rt, w = _prepare(ratings, categories, weights, spacing)
     q, r = rt.n_categories, rt.n_coders
     rated = (rt.codes >= 0).any(axis=1)
     codes = rt.codes[rated]
@@ -242,11 +309,28 @@ def conger_kappa(
     ng = onehot.sum((0, 2))  # units rated by each coder
     pgk = _safe_div(onehot.sum(0), ng[:, None])  # (r, q)
     pbar = pgk.mean(0)
-    s2 = (pgk.T @ pgk - r * np.outer(pbar, pbar)) / (r - 1)
-    pe = float((w * (np.outer(pbar, pbar) - s2 / r)).sum())
-    if np.isclose(pe, 1.0):
+    # Conger's chance agreement, sum_kl w_kl (pbar_k pbar_l - s2_kl / r), is the mean over
+    # ordered pairs of coders g != h of p_g' W p_h; summed that way it is exact when one of
+    # two coders used one category (then pe = pa, as for Cohen's kappa).
+    m = pgk @ w @ pgk.T
+    pe = float(m[~np.eye(r, dtype=bool)].sum() / (r * (r - 1)))
+    if bool(all_agree(w, pbar > 0)):
         return StatResult.undefined(ONE_CATEGORY, n_units=n, n_coders=r)
     kappa = (pa - pe) / (1 - pe)
+    # Two coders on every unit, one of them on a single category a: po = pe (Cohen's kappa),
+    # and in Gwet's linearisation lambda_iA = (W p_B)_a = pe, lambda_iB = w(x_iB, a) = pa_i,
+    # so pe_i - pe = (pa_i - pe)/2 and every k_i* is 0: kappa = 0 and SE = 0 exactly.
+    constant = r == 2 and bool((codes >= 0).all()) and int((pgk > 0).sum(1).min()) == 1
+    if constant:
+        return StatResult(
+            value=0.0,
+            se=0.0,
+            note=CONSTANT_CODER,
+            n_units=n,
+            n_coders=r,
+            details={"pa": pa, "pe": pe, "p_one_sided": None},
+            unstable=instability(n2)[0],
+        )
     # Gwet's linearisation for Conger's chance agreement (lambda_ig terms of irrCAC).
     eps = (codes >= 0).astype(float)  # (n, r)
     lam = np.zeros((n, r))
@@ -260,16 +344,21 @@ def conger_kappa(
     se = float(np.sqrt(((k_i - kappa) ** 2).sum() / (n * (n - 1)))) if n >= 2 else None
     ci = None
     p_one = None
-    if se is not None:
+    clipped = False
+    note = TOO_FEW_UNITS if se is None else (ZERO_SE if se == 0 else None)
+    if se:
         tq = stats.t.ppf(0.5 + conf / 2, n - 1)
-        ci = (kappa - tq * se, min(1.0, kappa + tq * se))
-        p_one = float(stats.t.sf(kappa / se, n - 1)) if se > 0 else None
+        lo, hi, clip = bound_interval(kappa - tq * se, kappa + tq * se, -1.0, 1.0, kappa)
+        ci, clipped = (float(lo), float(hi)), bool(clip)
+        p_one = float(stats.t.sf(kappa / se, n - 1))
     return StatResult(
         value=kappa,
         se=se,
         ci=ci,
+        note=note,
         n_units=n,
         n_coders=r,
-        ci_method="t(n-1), upper bound capped at 1 (Gwet 2014, irrCAC)",
+        ci_method=CI_METHOD,
         details={"pa": pa, "pe": pe, "p_one_sided": p_one},
+        unstable=instability(n2, clipped)[0],
     )

@@ -4,6 +4,11 @@ Cohen's kappa and its two standard errors follow Fleiss, Cohen & Everitt (1969):
 non-null ASE for the Wald 95% CI (as SAS PROC FREQ prints), the null ASE for the z test of
 kappa = 0 (as R irr ``kappa2`` and statsmodels ``cohens_kappa``). Table cores are vectorised
 over leading axes so a whole coding system's 2x2 tables are one call.
+
+Special cases are exact, never rounding noise: perfect agreement gives kappa = 1 and a
+non-null SE of 0; a coder who used one category gives po = pe, so kappa = 0 with both SEs 0
+(no interval, no z test); chance agreement of 1 (both coders used the same single category)
+is undefined. Wald intervals are bounded to [-1, 1].
 """
 
 from __future__ import annotations
@@ -14,15 +19,20 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
-from .categories import Ratings, agreement_weights, encode_ratings, weights_name
+from .categories import Ratings, Spacing, agreement_weights, encode_ratings, weights_name
 from .gwet import core_to_result, gwet_core
-from .results import StatResult
+from .results import ZERO_SE, StatResult, bound_interval, instability
 
 NEEDS_TWO = "needs exactly two coders"
 NO_COMMON_UNITS = "no unit was rated by both coders"
 ONE_CATEGORY = (
     "only one category was used by both coders: chance agreement is 1, kappa is undefined"
 )
+CONSTANT_CODER = (
+    "one coder used a single category, so po = pe and kappa is exactly 0 whatever the other "
+    "coder did; both standard errors are 0, so there is no interval and no z test"
+)
+WALD_METHOD = "Wald z, non-null ASE (Fleiss, Cohen & Everitt 1969), bounded to [-1, 1]"
 
 
 def contingency_table(ratings: Ratings) -> np.ndarray:
@@ -43,7 +53,8 @@ def cohen_core(table: np.ndarray, weights: np.ndarray) -> dict[str, np.ndarray]:
     """Cohen's weighted kappa from (..., q, q) count tables with FCE (1969) standard errors.
 
     Returns kappa, se (non-null ASE), se0 (null ASE), po, pe, n and masks ``empty``,
-    ``one_category`` — all arrays over the leading axes.
+    ``one_category``, ``constant`` (one coder used one category) and ``perfect`` — all arrays
+    over the leading axes. The special cases are detected on the counts, exactly.
     """
     t = np.asarray(table, dtype=float)
     w = np.asarray(weights, dtype=float)
@@ -55,7 +66,15 @@ def cohen_core(table: np.ndarray, weights: np.ndarray) -> dict[str, np.ndarray]:
     po = (w * p).sum((-2, -1))
     pe = np.einsum("...i,ij,...j->...", row, w, col)
     empty = n == 0
-    one_category = np.isclose(pe, 1.0) & ~empty
+    rows_used, cols_used = t.sum(-1) > 0, t.sum(-2) > 0
+    # pe = 1 exactly when every (row category, column category) pair in use has weight 1.
+    in_use = rows_used[..., :, None] & cols_used[..., None, :]
+    one_category = (~in_use | (w >= 1.0)).all((-2, -1)) & ~empty
+    # One coder on a single category: po = pe exactly, so kappa = 0 and both variances are 0
+    # (Fleiss, Cohen & Everitt 1969 formulas, evaluated by hand in the tests).
+    constant = ((rows_used.sum(-1) == 1) | (cols_used.sum(-1) == 1)) & ~empty & ~one_category
+    # Every unit in a cell of full agreement: po = 1, kappa = 1 and the non-null variance is 0.
+    perfect = (~(t > 0) | (w >= 1.0)).all((-2, -1)) & ~empty & ~one_category
     denom = np.where(one_category | empty, 1.0, 1.0 - pe)
     kappa = (po - pe) / denom
     wi = np.einsum("ij,...j->...i", w, col)  # row means of weights under column marginals
@@ -67,6 +86,9 @@ def cohen_core(table: np.ndarray, weights: np.ndarray) -> dict[str, np.ndarray]:
     )
     outer = row[..., :, None] * col[..., None, :]
     var0 = ((outer * (w - wsum) ** 2).sum((-2, -1)) - pe**2) / (safe_n * denom**2)
+    kappa = np.where(constant, 0.0, np.where(perfect, 1.0, kappa))
+    var = np.where(constant | perfect, 0.0, var)
+    var0 = np.where(constant, 0.0, var0)
     bad = empty | one_category
     nan = np.nan
     return {
@@ -78,7 +100,19 @@ def cohen_core(table: np.ndarray, weights: np.ndarray) -> dict[str, np.ndarray]:
         "n": n,
         "empty": empty,
         "one_category": one_category,
+        "constant": constant,
+        "perfect": perfect,
     }
+
+
+def wald_ci(
+    value: np.ndarray, se: np.ndarray, conf: float = 0.95
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Wald z interval bounded to [-1, 1]; NaN where the SE is 0. Returns lo, hi, clipped."""
+    zq = stats.norm.ppf(0.5 + conf / 2)
+    lo, hi, clipped = bound_interval(value - zq * se, value + zq * se, -1.0, 1.0, value)
+    zero = np.asarray(se) == 0
+    return np.where(zero, np.nan, lo), np.where(zero, np.nan, hi), clipped & ~zero
 
 
 def wald_z_details(
@@ -87,8 +121,10 @@ def wald_z_details(
     """Wald CI from the non-null SE, z and p-values from the null SE."""
     if value is None:
         return None, {"z": None, "p": None, "p_one_sided": None, "se0": None}
-    zq = stats.norm.ppf(0.5 + conf / 2)
-    ci = (value - zq * se, value + zq * se) if se is not None else None
+    ci = None
+    if se:
+        lo, hi, _ = wald_ci(np.float64(value), np.float64(se), conf)
+        ci = (float(lo), float(hi))
     if se0 is None or se0 <= 0:
         return ci, {"z": None, "p": None, "p_one_sided": None, "se0": se0}
     z = value / se0
@@ -119,14 +155,20 @@ def cohen_kappa_table(
         return StatResult.undefined(ONE_CATEGORY, n_units=int(out["n"]), n_coders=2)
     value, se, se0 = float(out["kappa"]), float(out["se"]), float(out["se0"])
     ci, det = wald_z_details(value, se, se0, conf)
+    clipped = False
+    if ci is not None:
+        clipped = bool(wald_ci(np.float64(value), np.float64(se), conf)[2])
+    note = CONSTANT_CODER if out["constant"] else (ZERO_SE if se == 0 else None)
     return StatResult(
         value=value,
         se=se,
         ci=ci,
+        note=note,
         n_units=int(out["n"]),
         n_coders=2,
-        ci_method="Wald z, non-null ASE (Fleiss, Cohen & Everitt 1969)",
+        ci_method=WALD_METHOD,
         details={**det, "po": float(out["po"]), "pe": float(out["pe"])},
+        unstable=instability(out["n"], clipped)[0],
     )
 
 
@@ -136,18 +178,34 @@ def cohen_kappa(
     categories: Sequence[Hashable] | None = None,
     weights: Any = "unweighted",
     conf: float = 0.95,
+    spacing: Spacing = "rank",
 ) -> StatResult:
-    """Cohen's kappa for two coders (columns) over the units both rated."""
+    """Cohen's kappa for two coders (columns), R irr ``kappa2``'s convention.
+
+    Units not rated by both coders are dropped first; the weights then run over the
+    categories in use among the remaining units (in the order of ``categories`` or sorted),
+    so neither a level nobody used nor one used only where the other coder left the unit
+    empty stretches them. ``spacing="value"`` spaces linear/quadratic weights by the
+    categories' numeric values (interval and ratio data) instead of their ranks.
+    """
     rt = encode_ratings(ratings, categories)
     if rt.n_coders != 2:
         return StatResult.undefined(f"{NEEDS_TWO}; found {rt.n_coders}", n_coders=rt.n_coders)
-    if rt.n_categories == 0:
-        return StatResult.undefined(NO_COMMON_UNITS, n_coders=2)
-    res = cohen_kappa_table(contingency_table(rt), weights=weights, conf=conf)
+    both = (rt.codes >= 0).all(axis=1)
+    if not both.any():
+        return StatResult.undefined(NO_COMMON_UNITS, n_units=0, n_coders=2)
+    used = rt.subset(units=both).in_use()
+    table = contingency_table(used)
+    res = cohen_kappa_table(table, weights=used.weights(weights, spacing), conf=conf)
     note = res.note
-    if res.defined and weights_name(weights) != "unweighted" and rt.n_categories == 2:
-        note = "with two categories weighted and unweighted kappa coincide"
+    if res.defined and weights_name(weights) != "unweighted" and used.n_categories == 2:
+        note = _join(note, "with two categories weighted and unweighted kappa coincide")
     return StatResult(**{**res.__dict__, "note": note})
+
+
+def _join(*notes: str | None) -> str | None:
+    parts = [n for n in notes if n]
+    return "; ".join(parts) if parts else None
 
 
 def scott_pi_table(table: Any, *, conf: float = 0.95) -> StatResult:
@@ -167,14 +225,19 @@ def scott_pi_table(table: Any, *, conf: float = 0.95) -> StatResult:
         return res
     se0 = fleiss_null_se(counts, t.reshape(-1), 2)
     ci, det = wald_z_details(res.value, res.se, se0, conf)
+    clipped = False
+    if ci is not None:
+        clipped = bool(wald_ci(np.float64(res.value), np.float64(res.se), conf)[2])
     return StatResult(
         value=res.value,
         se=res.se,
         ci=ci,
+        note=res.note,
         n_units=res.n_units,
         n_coders=2,
-        ci_method="Wald z, Gwet non-null SE",
+        ci_method="Wald z, Gwet non-null SE, bounded to [-1, 1]",
         details={**det, "po": res.details["pa"], "pe": res.details["pe"]},
+        unstable=instability(res.n_units, clipped)[0],
     )
 
 
@@ -215,6 +278,7 @@ def fleiss_kappa(
     categories: Sequence[Hashable] | None = None,
     weights: Any = "unweighted",
     conf: float = 0.95,
+    spacing: Spacing = "rank",
 ) -> StatResult:
     """Fleiss' kappa, generalised to units with unequal numbers of coders (Gwet 2014).
 
@@ -226,7 +290,7 @@ def fleiss_kappa(
     if rt.n_categories == 0:
         return StatResult.undefined("no ratings", n_coders=rt.n_coders)
     counts = rt.counts()
-    out = gwet_core(counts, agreement_weights(rt.n_categories, weights), "fleiss", conf=conf)
+    out = gwet_core(counts, rt.weights(weights, spacing), "fleiss", conf=conf)
     res = core_to_result(out, n_coders=rt.n_coders)
     if not res.defined:
         return res
@@ -272,14 +336,18 @@ def fleiss_kappa_by_category(
 
 
 def light_kappa(
-    ratings: Any, *, categories: Sequence[Hashable] | None = None, weights: Any = "unweighted"
+    ratings: Any,
+    *,
+    categories: Sequence[Hashable] | None = None,
+    weights: Any = "unweighted",
+    spacing: Spacing = "rank",
 ) -> StatResult:
     """Light's (1971) kappa: the mean of Cohen's kappa over all coder pairs (R irr kappam.light)."""
     rt = encode_ratings(ratings, categories)
     r = rt.n_coders
     if r < 2:
         return StatResult.undefined("needs at least two coders", n_coders=r)
-    w = agreement_weights(rt.n_categories, weights)
+    w = rt.weights(weights, spacing)
     pairs = [(a, b) for a in range(r) for b in range(a + 1, r)]
     tables = np.stack([contingency_table(rt.subset(coders=[a, b])) for a, b in pairs])
     out = cohen_core(tables, w)

@@ -16,6 +16,57 @@ import numpy as np
 
 UNDEFINED = "undefined"
 
+# Below this many units an estimate is flagged ``unstable`` (docs/statistics.md, "Bounds and
+# the instability flag"): one rule for every coefficient, so the flag means one thing.
+MIN_UNITS = 30
+CLIPPED = "the interval reached outside the coefficient's range [{lo:g}, {hi:g}] and was bounded"
+ZERO_SE = "the standard error is 0, so a large-sample interval has no width and is not shown"
+
+
+def small_sample(n: int | float | None) -> str:
+    """The instability reason for an estimate from ``n`` units."""
+    return (
+        f"n = {int(n or 0)} units is below {MIN_UNITS}: the estimate and its interval are unstable"
+    )
+
+
+def bound_interval(
+    low: Any, high: Any, lower: float, upper: float, value: Any = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Bound an interval to the coefficient's range [lower, upper], keeping its method.
+
+    An estimate outside the range (an average-measure ICC far below -1, say) stays inside its
+    own interval: the bound never cuts past the estimate. Returns the bounded ends and a mask
+    of the entries whose interval reached outside. NaN ends stay NaN (and are not counted).
+    """
+    lo = np.asarray(low, dtype=float)
+    hi = np.asarray(high, dtype=float)
+    floor = np.full(np.broadcast(lo, hi).shape, lower, dtype=float)
+    ceil = np.full(floor.shape, upper, dtype=float)
+    if value is not None:
+        v = np.broadcast_to(np.asarray(value, dtype=float), floor.shape)
+        finite = np.isfinite(v)
+        floor = np.where(finite, np.minimum(floor, v), floor)
+        ceil = np.where(finite, np.maximum(ceil, v), ceil)
+    with np.errstate(invalid="ignore"):
+        clipped = (lo < floor) | (hi > ceil)
+    return np.clip(lo, floor, ceil), np.clip(hi, floor, ceil), clipped
+
+
+def instability(
+    n_units: Any, clipped: Any = False, *, lower: float = -1.0, upper: float = 1.0
+) -> tuple[str | None, ...]:
+    """One instability reason (or None) per entry: too few units, or a bounded interval."""
+    n = np.atleast_1d(np.asarray(n_units, dtype=float))
+    c = np.broadcast_to(np.asarray(clipped, dtype=bool), n.shape)
+    out: list[str | None] = []
+    for ni, ci in zip(n.tolist(), c.tolist(), strict=True):
+        parts = [small_sample(ni)] if ni < MIN_UNITS else []
+        if ci:
+            parts.append(CLIPPED.format(lo=lower, hi=upper))
+        out.append("; ".join(parts) or None)
+    return tuple(out)
+
 
 def clean_float(x: Any) -> float | None:
     """Return ``x`` as a finite float, or None when it is missing, NaN or infinite."""
@@ -42,7 +93,9 @@ class StatResult:
 
     ``details`` holds further numbers (``pa``, ``pe``, ``z``, ``p``, ``se0``, ``F`` ...), all
     finite floats or None. ``ci_method`` says how the interval was made, e.g.
-    ``"wald-z"``, ``"t(n-1)"``, ``"F"``, ``"bootstrap-percentile"``.
+    ``"wald-z"``, ``"t(n-1)"``, ``"F"``, ``"bootstrap-percentile"``. ``unstable`` is None or
+    the reason the estimate should not be trusted (fewer than :data:`MIN_UNITS` units, or an
+    interval that had to be bounded to the coefficient's range).
     """
 
     value: float | None
@@ -53,6 +106,7 @@ class StatResult:
     n_coders: int | None = None
     ci_method: str | None = None
     details: Mapping[str, float | None] = field(default_factory=dict)
+    unstable: str | None = None
 
     def __post_init__(self) -> None:
         # Sanitise once here so that every producer may pass raw numpy scalars or NaN.
@@ -67,6 +121,8 @@ class StatResult:
         object.__setattr__(self, "details", clean)
         if value is None and not self.note:
             object.__setattr__(self, "note", UNDEFINED)
+        if value is None:
+            object.__setattr__(self, "unstable", None)
         for name in ("n_units", "n_coders"):
             n = getattr(self, name)
             object.__setattr__(self, name, None if n is None else int(n))
@@ -95,6 +151,7 @@ class StatResult:
             n_coders=self.n_coders,
             ci_method=method,
             details=self.details,
+            unstable=self.unstable,
         )
 
     def to_dict(self, *, details: bool = True) -> dict[str, Any]:
@@ -107,6 +164,7 @@ class StatResult:
             "ci_method": self.ci_method,
             "n_units": self.n_units,
             "n_coders": self.n_coders,
+            "unstable": self.unstable,
         }
         if details:
             out.update(self.details)
@@ -135,6 +193,7 @@ class ItemResults:
     n_coders: int | None = None
     ci_method: str | None = None
     details: Mapping[str, np.ndarray] = field(default_factory=dict)
+    unstable: tuple[str | None, ...] | None = None
 
     def __len__(self) -> int:
         return int(self.value.shape[0])
@@ -149,6 +208,7 @@ class ItemResults:
             n_coders=self.n_coders,
             ci_method=self.ci_method,
             details={k: v[i] for k, v in self.details.items()},
+            unstable=None if self.unstable is None else self.unstable[i],
         )
 
     def to_list(self) -> list[dict[str, Any]]:
@@ -171,12 +231,17 @@ def item_results(
     ci_low: np.ndarray | None = None,
     ci_high: np.ndarray | None = None,
     reasons: list[tuple[np.ndarray, str]] | None = None,
+    remarks: list[tuple[np.ndarray, str]] | None = None,
     n_units: np.ndarray | None = None,
     n_coders: int | None = None,
     ci_method: str | None = None,
     details: Mapping[str, np.ndarray] | None = None,
+    unstable: tuple[str | None, ...] | None = None,
 ) -> ItemResults:
-    """Assemble an :class:`ItemResults`, masking values whose reason applies."""
+    """Assemble an :class:`ItemResults`, masking values whose reason applies.
+
+    ``remarks`` are notes for defined values (e.g. why a CI is missing); they never mask.
+    """
     value = np.atleast_1d(np.asarray(value, dtype=float)).copy()
     n = value.shape[0]
 
@@ -193,6 +258,9 @@ def item_results(
     value[bad] = np.nan
     notes = list(notes_from_reasons(n, reasons))
     notes = [nt if (nt or not b) else UNDEFINED for nt, b in zip(notes, bad, strict=True)]
+    if remarks:
+        extra = notes_from_reasons(n, remarks)
+        notes = [nt if b else (ex or nt) for nt, ex, b in zip(notes, extra, bad, strict=True)]
     return ItemResults(
         value=value,
         se=arr(se),
@@ -203,4 +271,5 @@ def item_results(
         n_coders=n_coders,
         ci_method=ci_method,
         details={k: arr(v) for k, v in (details or {}).items()},
+        unstable=unstable,
     )
