@@ -68,6 +68,7 @@ def setup_and_measure(clients: int, out_path: str) -> None:
     from django.db import connection
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
+
     from apps.accounts.models import User
     from apps.accounts.services import api_token_create
     from apps.annotations.models import MarkerApplication

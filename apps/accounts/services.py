@@ -61,9 +61,7 @@ def api_token_authenticate(*, key: str) -> ApiToken | None:
     A token is live while it has not expired, its user is active, and the user's password is
     the one the token was issued under.
     """
-    token = (
-        ApiToken.objects.active().select_related("user").filter(digest=key_digest(key)).first()
-    )
+    token = ApiToken.objects.active().select_related("user").filter(digest=key_digest(key)).first()
     if token is None or not token.user.is_active:
         return None
     if not secrets.compare_digest(token.password_fingerprint, password_fingerprint(token.user)):
