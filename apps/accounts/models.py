@@ -19,6 +19,10 @@ class UserManager(BaseUserManager):
         user.save(using=self._db)
         return user
 
+    def get_by_natural_key(self, username: str):
+        # Addresses are stored in lower case; logging in with "Alice@Example.org" finds them.
+        return self.get(email__iexact=username)
+
     def create_user(self, email: str, password: str | None = None, **extra_fields):
         extra_fields.setdefault("is_staff", False)
         extra_fields.setdefault("is_superuser", False)
