@@ -4,7 +4,8 @@ Transcripts, codings and reliability results are clinical data and appear on mos
 API responses; a shared lab computer's browser cache, or a proxy, must keep none of them. So
 instead of a list of the pages that show transcript text (which a new page could miss), every
 response made by a view is marked; static files, served by WhiteNoise before this middleware,
-keep their long cache lifetimes.
+keep their long cache lifetimes. A view that already says no-store (the recording stream)
+keeps its own header.
 """
 
 from django.utils.cache import add_never_cache_headers
@@ -16,5 +17,6 @@ class NoStoreMiddleware:
 
     def __call__(self, request):
         response = self.get_response(request)
-        add_never_cache_headers(response)
+        if "no-store" not in response.get("Cache-Control", ""):
+            add_never_cache_headers(response)
         return response
