@@ -323,3 +323,19 @@ def test_revoking_on_the_page_ends_the_token(alice):
 
     assert response.status_code == 302
     assert not works(issued.key)
+
+
+def test_lab_admins_see_tokens_in_the_admin_without_their_digest(alice):
+    issued = api_token_create(user=alice, name="lab server")
+    admin = UserFactory(email="admin@example.org", is_staff=True, is_superuser=True)
+    browser = Client()
+    browser.force_login(admin)
+
+    listing = browser.get("/admin/accounts/apitoken/")
+    detail = browser.get(f"/admin/accounts/apitoken/{issued.token.pk}/change/")
+
+    assert listing.status_code == 200 and detail.status_code == 200
+    assert "lab server" in listing.content.decode()
+    for response in (listing, detail):
+        assert issued.token.digest not in response.content.decode()
+        assert issued.key not in response.content.decode()
