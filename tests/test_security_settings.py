@@ -204,3 +204,15 @@ def test_static_files_keep_their_cache_lifetime(db):
 
     assert response.status_code == 200
     assert not no_store(response)
+
+
+# docker-compose -----------------------------------------------------------------------------
+
+
+def test_compose_publishes_only_the_web_port_and_on_loopback_by_default():
+    import yaml
+
+    services = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]
+
+    assert services["web"]["ports"] == ["${WEB_BIND:-127.0.0.1}:${WEB_PORT:-8000}:8000"]
+    assert [name for name, service in services.items() if "ports" in service] == ["web"]
