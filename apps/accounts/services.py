@@ -7,6 +7,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
+from axes.utils import reset as axes_reset
 from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 from django.db import transaction
@@ -91,11 +92,15 @@ def api_tokens_revoke_all(*, user: User) -> int:
 def user_password_set(*, user: User, password: str, validate: bool = True) -> int:
     """Set a new password and revoke every API token of the user; returns how many.
 
-    The password pages validate through their forms and pass validate=False.
+    The failed log-ins counted against the account are cleared too: whoever guessed at the
+    old password has nothing left to guess, and the lockout message sends a locked-out person
+    to the password reset. The password pages validate through their forms (validate=False).
     """
     if validate:
         validate_password(password, user)
     with transaction.atomic():
         user.set_password(password)
         user.save(update_fields=["password"])
-        return api_tokens_revoke_all(user=user)
+        revoked = api_tokens_revoke_all(user=user)
+        axes_reset(username=user.email.lower())
+    return revoked

@@ -201,3 +201,21 @@ def test_behind_a_proxy_the_forwarded_address_is_the_one_counted(settings, alice
 
     assert other_person.status_code == 302
     assert same_person.status_code == 429
+
+
+def test_resetting_the_password_lifts_the_account_s_lockout(alice):
+    import re
+
+    from django.core import mail
+
+    fail(alice.email, settings.AXES_FAILURE_LIMIT)
+    browser = Client(REMOTE_ADDR=HERE)
+    browser.post("/accounts/password-reset/", {"email": alice.email})
+    link = re.search(r"/accounts/reset/[^/\s]+/[^/\s]+/", mail.outbox[0].body).group(0)
+    form_url = browser.get(link)["Location"]
+    browser.post(form_url, {"new_password1": "a-new-long-pass", "new_password2": "a-new-long-pass"})
+
+    client, response = log_in(alice.email, "a-new-long-pass")
+
+    assert response.status_code == 302
+    assert is_logged_in(client)
