@@ -60,7 +60,7 @@ def secret_key_problem(key: str) -> str | None:
     if key == DEV_SECRET_KEY or key.startswith("django-insecure-"):
         return "SECRET_KEY is the development key"
     if len(key) < 50 or len(set(key)) < 5:
-        return "SECRET_KEY is too short (use at least 50 random characters)"
+        return "SECRET_KEY is too short or not random enough (use at least 50 random characters)"
     return None
 
 
