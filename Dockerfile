@@ -8,7 +8,9 @@ COPY pyproject.toml README.md ./
 RUN pip install --upgrade pip && pip install -e . && pip install "gunicorn>=22"
 COPY . .
 RUN pip install -e . \
-    && DEBUG=false COLLECTSTATIC=true SECRET_KEY=build-only python manage.py collectstatic --noinput
+    && DEBUG=false COLLECTSTATIC=true \
+       SECRET_KEY=build-only-collectstatic-key-never-used-to-sign-anything-at-run-time \
+       python manage.py collectstatic --noinput
 
 RUN useradd --create-home --uid 1000 platform && mkdir -p /data && chown platform /data /app
 USER platform

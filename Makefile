@@ -1,6 +1,7 @@
 # Two commands on a fresh machine: `make run` and `make test`.
 # Embedded by default (SQLite file, tasks in-process); set DATABASE_URL and REDIS_URL to use
-# PostgreSQL and a real Celery worker (`make worker`).
+# PostgreSQL and a real Celery worker (`make worker`). The laptop targets default to DEBUG=true
+# (the development SECRET_KEY is accepted only then); tests get a test-only key from pyproject.
 
 PYTHON ?= python3
 VENV ?= .venv
@@ -23,20 +24,20 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 migrate: $(STAMP)
-	$(BIN)/python manage.py migrate --noinput
+	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py migrate --noinput
 
 demo: migrate
-	$(BIN)/python manage.py load_demo
+	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py load_demo
 
 run: demo
 	@echo "Serving on http://$(HOST):$(PORT)/ (Ctrl-C to stop)"
 	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 worker: $(STAMP)
-	$(BIN)/celery -A coding_platform worker --loglevel=INFO --concurrency=2
+	DEBUG=$${DEBUG:-true} $(BIN)/celery -A coding_platform worker --loglevel=INFO --concurrency=2
 
 beat: $(STAMP)
-	$(BIN)/celery -A coding_platform beat --loglevel=INFO
+	DEBUG=$${DEBUG:-true} $(BIN)/celery -A coding_platform beat --loglevel=INFO
 
 test: $(STAMP)
 	$(BIN)/ruff check .

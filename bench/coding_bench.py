@@ -68,9 +68,9 @@ def setup_and_measure(clients: int, out_path: str) -> None:
     from django.db import connection
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
-    from rest_framework.authtoken.models import Token
 
     from apps.accounts.models import User
+    from apps.accounts.services import api_token_create
     from apps.annotations.models import MarkerApplication
     from apps.assignments.models import Purpose
     from apps.assignments.services import assignment_create
@@ -110,14 +110,14 @@ def setup_and_measure(clients: int, out_path: str) -> None:
         )
         coders.append(
             {
-                "token": Token.objects.create(user=coder).key,
+                "token": api_token_create(user=coder, name="benchmark").key,
                 "assignment": assignment.pk,
                 "turns": patient_turns,
                 "markers": list(pacs.markers.values_list("id", flat=True)),
             }
         )
     small = Transcript.objects.get(project=project, session__case__code="SMALL")
-    first_coder = Token.objects.get(key=coders[0]["token"]).user
+    first_coder = User.objects.get(email="coder00@bench.example")
     small_assignment = assignment_create(
         transcript=small,
         coding_system=pacs,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 import subprocess
 import sys
 import tempfile
@@ -46,11 +47,14 @@ def _psql(server: str, sql: str, *, check: bool = True) -> None:
 
 @contextmanager
 def child_environment(database: str | None) -> Iterator[dict[str, str]]:
-    """Environment for the child processes: a temporary DATA_DIR, no Redis, and with a name,
-    a fresh PostgreSQL database on PG_BENCH_URL that is dropped afterwards (unless
+    """Environment for the child processes: a temporary DATA_DIR, no Redis, a SECRET_KEY, and
+    with a name, a fresh PostgreSQL database on PG_BENCH_URL that is dropped afterwards (unless
     BENCH_KEEP_DB is set); without one, the default SQLite file in DATA_DIR."""
     server = os.environ.get("PG_BENCH_URL", "postgres://postgres@127.0.0.1:5432/").rstrip("/")
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
+    # DEBUG stays off (as in production), which needs a real key: one per run, shared by the
+    # children so that they accept each other's sessions.
+    env.setdefault("SECRET_KEY", f"bench-only-{secrets.token_urlsafe(48)}")
     if database:
         _psql(server, f"DROP DATABASE IF EXISTS {database}")
         _psql(server, f"CREATE DATABASE {database}")

@@ -1,8 +1,8 @@
 """All API routes. Business actions (submit, reopen, release, import) are explicit views."""
 
 from django.urls import path
-from rest_framework.authtoken.views import obtain_auth_token
 
+from apps.accounts import api as accounts
 from apps.assignments import api as assignments
 from apps.codebooks import api as codebooks
 from apps.projects import api as projects
@@ -13,7 +13,11 @@ P = "projects/<int:project_id>/"
 A = "assignments/<int:assignment_id>/"
 
 urlpatterns = [
-    path("auth/token/", obtain_auth_token, name="api-token"),
+    path("auth/token/", accounts.TokenObtainView.as_view(), name="api-token"),
+    path("auth/tokens/", accounts.TokenListView.as_view(), name="api-tokens"),
+    path(
+        "auth/tokens/<int:token_id>/", accounts.TokenDetailView.as_view(), name="api-token-detail"
+    ),
     path("projects/", projects.ProjectListView.as_view(), name="api-projects"),
     path(P, projects.ProjectDetailView.as_view(), name="api-project"),
     path(P + "members/", projects.MemberListView.as_view(), name="api-members"),

@@ -1,21 +1,18 @@
 """Pages: my assignments, and the coordinator's actions (assign, reopen, release, import)."""
 
 from django.contrib import messages
-from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
-from django.utils.dateparse import parse_date
 from django.views.decorators.http import require_POST
 
 from apps.annotations.importer import codings_import_csv
 from apps.assignments import services
+from apps.assignments.forms import AssignmentCreateForm, CodingsImportForm, ProjectActionForm
 from apps.assignments.models import Purpose, State
 from apps.assignments.selectors import assignments_for_coder
-from apps.codebooks.models import CodingSystem
 from apps.projects.access import access_assignment, access_project_manage, access_transcript
 from apps.projects.errors import DomainError, NotFoundError
-
-User = get_user_model()
+from apps.projects.forms import form_errors_text
 
 
 @login_required
@@ -36,25 +33,23 @@ def mine(request):
 @require_POST
 def create(request, project_id: int):
     access_project_manage(request.user, project_id, "assign coders")
+    form = AssignmentCreateForm(request.POST, project_id=project_id)
+    if not form.is_valid():
+        messages.error(request, form_errors_text(form))
+        return redirect("projects:detail", project_id=project_id)
+    transcript = access_transcript(request.user, form.cleaned_data["transcript"])
+    if transcript.project_id != project_id:
+        raise NotFoundError()
     try:
-        transcript = access_transcript(request.user, int(request.POST["transcript"]))
-        system = CodingSystem.objects.filter(
-            pk=int(request.POST["coding_system"]), project_id=project_id
-        ).first()
-        coder = User.objects.filter(pk=int(request.POST["coder"])).first()
-        if system is None or coder is None or transcript.project_id != project_id:
-            raise NotFoundError()
         assignment = services.assignment_create(
             transcript=transcript,
-            coding_system=system,
-            coder=coder,
-            purpose=request.POST.get("purpose", "independent"),
-            due_date=parse_date(request.POST.get("due_date") or "") or None,
+            coding_system=form.cleaned_data["coding_system"],
+            coder=form.cleaned_data["coder"],
+            purpose=form.cleaned_data["purpose"],
+            due_date=form.cleaned_data["due_date"],
             by=request.user,
         )
         messages.success(request, f"Assigned: {assignment}.")
-    except (KeyError, ValueError):
-        messages.error(request, "Choose a transcript, a coding system and a coder.")
     except DomainError as exc:
         messages.error(request, exc.message)
     return redirect("projects:detail", project_id=project_id)
@@ -79,13 +74,15 @@ def reopen(request, assignment_id: int):
 @require_POST
 def release(request, project_id: int):
     access_project_manage(request.user, project_id, "release codings")
+    form = ProjectActionForm(request.POST, project_id=project_id)
+    if not form.is_valid():
+        messages.error(request, form_errors_text(form))
+        return redirect("projects:detail", project_id=project_id)
+    transcript = access_transcript(request.user, form.cleaned_data["transcript"])
+    system = form.cleaned_data["coding_system"]
+    if transcript.project_id != project_id:
+        raise NotFoundError()
     try:
-        transcript = access_transcript(request.user, int(request.POST["transcript"]))
-        system = CodingSystem.objects.filter(
-            pk=int(request.POST["coding_system"]), project_id=project_id
-        ).first()
-        if system is None or transcript.project_id != project_id:
-            raise NotFoundError()
         release = services.codings_release(
             transcript=transcript, coding_system=system, by=request.user
         )
@@ -94,10 +91,6 @@ def release(request, project_id: int):
             f"Released {release.coding_count} independent codings of {transcript.session} with "
             f"{system} to their coders for discussion.",
         )
-    except (KeyError, ValueError):
-        messages.error(request, "Choose the transcript and coding system to release.")
-    except NotFoundError:
-        raise
     except DomainError as exc:
         messages.error(request, exc.message)
     return redirect("projects:detail", project_id=project_id)
@@ -107,10 +100,11 @@ def release(request, project_id: int):
 @require_POST
 def import_codings(request, project_id: int):
     membership = access_project_manage(request.user, project_id, "import codings")
-    upload = request.FILES.get("file")
-    if upload is None:
-        messages.error(request, "Choose a codings CSV file.")
+    form = CodingsImportForm(request.POST, request.FILES)
+    if not form.is_valid():
+        messages.error(request, form_errors_text(form))
         return redirect("projects:detail", project_id=project_id)
+    upload = form.cleaned_data["file"]
     try:
         summary = codings_import_csv(
             project=membership.project, filename=upload.name, content=upload.read(), by=request.user

@@ -6,6 +6,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from apps.codebooks import services
+from apps.codebooks.forms import CodebookImportForm, CodebookInstallForm
 from apps.codebooks.selectors import coding_system_structure
 from apps.projects.access import (
     access_coding_system,
@@ -14,6 +15,7 @@ from apps.projects.access import (
     can_manage,
 )
 from apps.projects.errors import DomainError
+from apps.projects.forms import form_errors_text
 
 
 @login_required
@@ -42,10 +44,11 @@ def detail(request, coding_system_id: int):
 @require_POST
 def import_file(request, project_id: int):
     membership = access_project_manage(request.user, project_id, "import coding systems")
-    upload = request.FILES.get("file")
-    if upload is None:
-        messages.error(request, "Choose a codebook file to import.")
+    form = CodebookImportForm(request.POST, request.FILES)
+    if not form.is_valid():
+        messages.error(request, form_errors_text(form))
         return redirect("projects:detail", project_id=project_id)
+    upload = form.cleaned_data["file"]
     try:
         system = services.coding_system_import_file(
             project=membership.project, filename=upload.name, content=upload.read(), by=request.user
@@ -70,9 +73,13 @@ def import_file(request, project_id: int):
 @require_POST
 def install(request, project_id: int):
     membership = access_project_manage(request.user, project_id, "install coding systems")
+    form = CodebookInstallForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, form_errors_text(form))
+        return redirect("projects:detail", project_id=project_id)
     try:
         system = services.coding_system_install_shipped(
-            project=membership.project, key=request.POST.get("key", ""), by=request.user
+            project=membership.project, key=form.cleaned_data["key"], by=request.user
         )
     except DomainError as exc:
         messages.error(request, exc.message)

@@ -24,6 +24,7 @@ from apps.projects.access import (
     visible_sessions,
 )
 from apps.projects.errors import DomainError
+from apps.projects.forms import MemberRoleForm, form_errors_text
 from apps.projects.models import Invitation, Membership, Role
 
 User = get_user_model()
@@ -162,8 +163,14 @@ def members(request, project_id: int):
 def member_role(request, project_id: int, membership_id: int):
     access_project_manage(request.user, project_id, "change roles")
     member = get_object_or_404(Membership, project_id=project_id, pk=membership_id)
+    form = MemberRoleForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, form_errors_text(form))
+        return redirect("projects:members", project_id=project_id)
     try:
-        services.membership_set_role(membership=member, role=request.POST["role"], by=request.user)
+        services.membership_set_role(
+            membership=member, role=form.cleaned_data["role"], by=request.user
+        )
         messages.success(request, f"{member.user.email} is now {member.get_role_display()}.")
     except DomainError as exc:
         messages.error(request, exc.message)

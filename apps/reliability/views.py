@@ -9,25 +9,31 @@ from apps.codebooks.models import CodingSystem
 from apps.projects.access import access_project_manage, access_reports, can_manage
 from apps.projects.errors import DomainError
 from apps.reliability import services
+from apps.reliability.forms import ReportStartForm
 from apps.reliability.models import ReliabilityReport
 from apps.reliability.selectors import report_headlines
 
 
-@login_required
-def report_list(request, project_id: int):
-    membership = access_reports(request.user, project_id)
+def _list_context(membership, form: ReportStartForm | None = None) -> dict:
+    project_id = membership.project_id
     reports = list(
         ReliabilityReport.objects.filter(project_id=project_id).select_related("coding_system")[:50]
     )
-    context = {
+    return {
         "project": membership.project,
         "manages": can_manage(membership),
         "rows": [(r, report_headlines(r)) for r in reports],
         "systems": CodingSystem.objects.filter(project_id=project_id),
         "polling": any(r.state in ("queued", "running") for r in reports),
+        "form": form,
     }
+
+
+@login_required
+def report_list(request, project_id: int):
+    membership = access_reports(request.user, project_id)
     template = "reliability/_rows.html" if request.htmx else "reliability/list.html"
-    return render(request, template, context)
+    return render(request, template, _list_context(membership))
 
 
 @login_required
@@ -55,12 +61,11 @@ def report_detail(request, project_id: int, report_id: int):
 @require_POST
 def report_start(request, project_id: int):
     membership = access_project_manage(request.user, project_id, "start reliability reports")
-    system = CodingSystem.objects.filter(
-        project_id=project_id, pk=request.POST.get("coding_system") or 0
-    ).first()
-    if system is None:
-        messages.error(request, "Choose a coding system.")
-        return redirect("reliability:list", project_id=project_id)
+    form = ReportStartForm(request.POST, project_id=project_id)
+    if not form.is_valid():
+        context = _list_context(membership, form)
+        return render(request, "reliability/list.html", context, status=400)
+    system = form.cleaned_data["coding_system"]
     try:
         services.report_request(
             project=membership.project, coding_system=system, by=request.user, filter={}

@@ -13,28 +13,17 @@ from apps.projects.access import (
     can_see_criteria,
 )
 from apps.projects.errors import DomainError
+from apps.projects.forms import form_errors_text
 from apps.transcripts import imports, services
+from apps.transcripts.forms import (
+    ImportPreviewForm,
+    ImportUploadForm,
+    RecordingUploadForm,
+    TranscriptUploadForm,
+)
 from apps.transcripts.models import ImportBatch, Recording
 from apps.transcripts.parsing import DEFAULT_SPEAKER_PREFIXES
 from apps.transcripts.selectors import transcript_turns
-
-
-def _prefixes_from_form(raw: str) -> dict[str, str] | None:
-    """Read 'T=therapist, P=patient' into a prefix map (None keeps the defaults)."""
-    raw = raw.strip()
-    if not raw:
-        return None
-    mapping = {}
-    for part in raw.replace("\n", ",").split(","):
-        if not part.strip():
-            continue
-        prefix, _, role = part.partition("=")
-        if not role.strip():
-            raise DomainError(
-                f"Write speaker prefixes as PREFIX=role, e.g. T=therapist (got {part!r})."
-            )
-        mapping[prefix.strip()] = role.strip().lower()
-    return mapping
 
 
 @login_required
@@ -46,16 +35,16 @@ def import_upload(request, project_id: int):
         "default_prefixes": ", ".join(f"{k}={v}" for k, v in DEFAULT_SPEAKER_PREFIXES.items()),
     }
     if request.method == "POST":
-        files = request.FILES.getlist("files")
-        manifest = request.FILES.get("manifest")
+        form = ImportUploadForm(request.POST, request.FILES)
         try:
-            if manifest is None:
-                raise DomainError("Choose the manifest CSV that describes the files.")
+            if not form.is_valid():
+                raise DomainError(form_errors_text(form))
+            manifest = form.cleaned_data["manifest"]
             batch, summary = imports.import_batch_create(
                 project=membership.project,
-                files=[(f.name, f.read()) for f in files],
+                files=[(f.name, f.read()) for f in form.cleaned_data["files"]],
                 manifest=(manifest.name, manifest.read()),
-                speaker_prefixes=_prefixes_from_form(request.POST.get("speaker_prefixes", "")),
+                speaker_prefixes=form.cleaned_data["speaker_prefixes"],
                 by=request.user,
             )
         except DomainError as exc:
@@ -71,8 +60,11 @@ def import_preview(request, project_id: int, batch_id: int):
     batch = get_object_or_404(ImportBatch, project_id=project_id, pk=batch_id)
     context = {"project": membership.project, "manages": True, "batch": batch}
     if request.method == "POST":
+        form = ImportPreviewForm(request.POST)
         try:
-            if request.POST.get("action") == "discard":
+            if not form.is_valid():
+                raise DomainError(form_errors_text(form))
+            if form.cleaned_data["action"] == "discard":
                 imports.import_batch_discard(batch=batch)
                 messages.info(request, "The import was discarded; nothing was written.")
                 return redirect("projects:detail", project_id=project_id)
@@ -110,11 +102,13 @@ def session_detail(request, session_id: int):
 @require_POST
 def recording_upload(request, session_id: int):
     session = access_session(request.user, session_id, for_edit=True)
-    upload = request.FILES.get("file")
+    form = RecordingUploadForm(request.POST, request.FILES)
     try:
-        if upload is None:
-            raise DomainError("Choose an audio or video file.")
-        services.recording_attach(session=session, upload=upload, by=request.user)
+        if not form.is_valid():
+            raise DomainError(form_errors_text(form))
+        services.recording_attach(
+            session=session, upload=form.cleaned_data["file"], by=request.user
+        )
         messages.success(request, "Recording stored.")
     except DomainError as exc:
         messages.error(request, exc.message)
@@ -125,15 +119,16 @@ def recording_upload(request, session_id: int):
 @require_POST
 def transcript_upload(request, session_id: int):
     session = access_session(request.user, session_id, for_edit=True)
-    upload = request.FILES.get("file")
+    form = TranscriptUploadForm(request.POST, request.FILES)
     try:
-        if upload is None:
-            raise DomainError("Choose a transcript file.")
+        if not form.is_valid():
+            raise DomainError(form_errors_text(form))
+        upload = form.cleaned_data["file"]
         imports.transcript_replace(
             session=session,
             filename=upload.name,
             content=upload.read(),
-            speaker_prefixes=_prefixes_from_form(request.POST.get("speaker_prefixes", "")),
+            speaker_prefixes=form.cleaned_data["speaker_prefixes"],
             by=request.user,
         )
         messages.success(request, "Transcript stored.")

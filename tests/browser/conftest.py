@@ -36,6 +36,16 @@ CHROMIUM_ARGS = [
     "--mute-audio",
 ]
 VIEWPORT = {"width": 1280, "height": 800}
+# Chromium logs a blocked script or style to the console; the securitypolicyviolation event
+# (reported by this init script, which Playwright injects outside the page's policy) also
+# catches what it logs differently.
+CSP_PREFIX = "CSP violation:"
+REPORT_CSP_VIOLATIONS = """
+document.addEventListener("securitypolicyviolation", (e) => {
+  console.error("CSP violation: " + e.violatedDirective + " blocked " + (e.blockedURI || "inline")
+    + " at " + e.sourceFile + ":" + e.lineNumber);
+});
+"""
 TIMEOUT_MS = 10_000
 
 
@@ -105,22 +115,32 @@ def browser():
 def new_page(browser, live_server):
     """new_page() -> a page in a fresh browser context (own cookies and local storage).
 
-    Uncaught JavaScript errors on any page fail the test.
+    Uncaught JavaScript errors and Content-Security-Policy violations on any page fail the
+    test: the page has what it needs without inline script, inline style or eval.
     """
     contexts = []
     errors: list[str] = []
+    violations: list[str] = []
+
+    def on_console(message) -> None:
+        if "Content Security Policy" in message.text or message.text.startswith(CSP_PREFIX):
+            violations.append(f"{message.page.url if message.page else ''}: {message.text}")
 
     def make():
         context = browser.new_context(viewport=VIEWPORT, base_url=live_server.url)
         context.set_default_timeout(TIMEOUT_MS)
+        context.add_init_script(REPORT_CSP_VIOLATIONS)
         contexts.append(context)
         page = context.new_page()
         page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.on("console", on_console)
         return page
 
+    make.csp_violations = violations
     yield make
     for context in contexts:
         context.close()
     with SERVER_LOCK:  # a request still being handled finishes before the database is flushed
         pass
     assert not errors, f"JavaScript errors on the page: {errors}"
+    assert not violations, f"Content-Security-Policy violations: {violations}"

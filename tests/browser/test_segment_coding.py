@@ -62,7 +62,7 @@ def test_segment_is_rated_while_the_player_seeks_and_plays(new_page, recorded_3r
     login(page, CAST["coder_a"][0], "a-long-test-password")
     page.goto(reverse("annotations:workspace", args=[assignment.pk]))
     expect(page.locator("#units > .segment")).to_have_count(3)
-    page.wait_for_function("document.getElementById('player').duration >= 699")
+    page.wait_for_function("() => document.getElementById('player').duration >= 699")
 
     # A click on a turn seeks to the turn, a click on a segment's heading to the segment.
     second = unit(page, 1)
@@ -74,7 +74,7 @@ def test_segment_is_rated_while_the_player_seeks_and_plays(new_page, recorded_3r
     assert player_time(page) == pytest.approx(300, abs=0.05)
 
     page.keyboard.press("p")
-    page.wait_for_function("document.getElementById('player').currentTime > 300.3")
+    page.wait_for_function("() => document.getElementById('player').currentTime > 300.3")
     assert page.evaluate("document.getElementById('player').paused") is False
 
     # Rated markers by keyboard, both ways: "name salience" Enter, and name Enter salience.
@@ -92,10 +92,10 @@ def test_segment_is_rated_while_the_player_seeks_and_plays(new_page, recorded_3r
 
     # Seeking while playing keeps the text in step, and nothing typed is disturbed by it.
     unit(page, 2).get_by_text("Segment 3", exact=True).click()
-    page.wait_for_function("document.getElementById('player').currentTime >= 600")
+    page.wait_for_function("() => document.getElementById('player').currentTime >= 600")
     assert 600 <= player_time(page) < 603
     page.keyboard.press(",")
-    page.wait_for_function("document.getElementById('player').currentTime < 600")
+    page.wait_for_function("() => document.getElementById('player').currentTime < 600")
     page.keyboard.press("p")
     assert page.evaluate("document.getElementById('player').paused") is True
 

@@ -33,7 +33,8 @@ from django.utils import timezone
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
-from apps.accounts.models import User
+from apps.accounts.models import ApiToken, User
+from apps.accounts.services import api_token_create
 from apps.assignments.models import Assignment, Purpose, Release, State
 from apps.assignments.services import assignment_create, codings_release
 from apps.codebooks.models import CodingSystem
@@ -125,6 +126,7 @@ def world(project, pacs, threers, lab, transcript, other_transcript, cast):
         report=report.pk,
         reset_uid=urlsafe_base64_encode(force_bytes(spare.pk)),
         reset_token=default_token_generator.make_token(spare),
+        spare_token=api_token_create(user=spare, name="spare").token.pk,
     )
 
 
@@ -550,6 +552,45 @@ PAGES = [
         lambda w: "/accounts/reset/done/",
         200,
         EVERYBODY,
+    ),
+    # One's own account: tokens and password, for anyone logged in.
+    Page("accounts:tokens", "get", lambda w: "/accounts/tokens/", 200, EVERYONE),
+    Page(
+        "accounts:tokens",
+        "post",
+        lambda w: "/accounts/tokens/",
+        200,
+        EVERYONE,
+        data=lambda w: {"name": "import script"},
+        effect=lambda w: ApiToken.objects.count(),
+    ),
+    # Nobody but its owner (the spare viewer, not in the cast) revokes a token.
+    Page(
+        "accounts:token-revoke",
+        "post",
+        lambda w: f"/accounts/tokens/{w.spare_token}/revoke/",
+        302,
+        frozenset(),
+        effect=lambda w: ApiToken.objects.filter(pk=w.spare_token).exists(),
+        to=lambda w: "/accounts/tokens/",
+    ),
+    Page("accounts:password-change", "get", lambda w: "/accounts/password/", 200, EVERYONE),
+    Page(
+        "accounts:password-change",
+        "post",
+        lambda w: "/accounts/password/",
+        302,
+        EVERYONE,
+        data=lambda w: {
+            "old_password": SPARE_PASSWORD,
+            "new_password1": "an-other-long-pass",
+            "new_password2": "an-other-long-pass",
+        },
+        effect=lambda w: sorted(User.objects.values_list("password", flat=True)),
+        to=lambda w: "/accounts/password/done/",
+    ),
+    Page(
+        "accounts:password-change-done", "get", lambda w: "/accounts/password/done/", 200, EVERYONE
     ),
 ]
 
