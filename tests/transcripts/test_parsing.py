@@ -175,6 +175,45 @@ def test_bom_followed_by_invalid_bytes_is_refused_not_guessed():
     assert "byte-order mark" in caught.value.issues[0].message
 
 
+def test_utf8_file_with_one_bad_byte_is_refused_naming_the_line_not_read_as_windows_1252():
+    # Valid UTF-8 everywhere (é, “ ” and – are multibyte sequences) except line 2, where an
+    # editor left a lone 0xE9 (Windows-1252 é). Reading it all as Windows-1252 would turn
+    # every é on lines 1 and 3 into 'Ã©'.
+    content = "T: “Café” – déjà vu?\n".encode() + b"P: caf\xe9 noir\n" + "T: Ça va.\n".encode()
+
+    with pytest.raises(TranscriptImportError) as caught:
+        decode_bytes(content, filename="session.txt")
+
+    [issue] = caught.value.issues
+    assert (issue.file, issue.line) == ("session.txt", 2)
+    assert "not valid UTF-8 (byte 0xE9 at character 7)" in issue.message
+
+
+def test_utf8_file_with_bad_bytes_on_several_lines_names_each_line_once():
+    good = "T: déjà vu, “quoted”, naïve, Zoë, Ça va\n".encode()
+    content = good + b"P: \xff\xfe two bad\n" + good + b"T: one \x80\n" + good
+
+    with pytest.raises(TranscriptImportError) as caught:
+        parse(content)
+
+    assert [issue.line for issue in caught.value.issues] == [2, 4]
+
+
+def test_windows_1252_file_with_a_byte_pair_that_happens_to_be_utf8_still_reads_as_1252():
+    # 'daß…' in Windows-1252 is ... 0xDF 0x85, which is also valid UTF-8 (U+07C5); the file's
+    # other accented letters (é, à, ü) are not, so it is Windows-1252, not damaged UTF-8.
+    content = "T: daß…\nP: café, voilà, über\n".encode("cp1252")
+
+    text, encoding = decode_bytes(content, filename="f.txt")
+
+    assert (text, encoding) == ("T: daß…\nP: café, voilà, über\n", "cp1252")
+
+
+def test_ascii_file_with_a_single_accented_byte_reads_as_windows_1252():
+    # Nothing in the file is UTF-8 beyond ASCII, so one high byte is a Windows-1252 letter.
+    assert decode_bytes(b"T: caf\xe9\n", filename="f.txt") == ("T: café\n", "cp1252")
+
+
 @pytest.mark.parametrize(
     ("name", "codec", "expected_encoding"),
     [
