@@ -26,7 +26,7 @@ from apps.codebooks.models import CodingSystem, Level, Unit
 from apps.projects.errors import ImportFailed
 from apps.projects.models import Membership, Project
 from apps.transcripts.models import Session, Turn
-from apps.transcripts.parsing import TranscriptImportError, decode_bytes
+from apps.transcripts.parsing import TranscriptImportError, decode_bytes, normalise_case_code
 from apps.transcripts.segmentation import derive_segments
 
 REQUIRED = ("case", "session", "coder", "coding_system", "kind", "item")
@@ -168,6 +168,8 @@ def _group_for(catalogue: _Catalogue, groups, row: dict, line: int, problem) -> 
     except ValueError:
         problem(line, f"session must be a number, got {row['session']!r}", "session")
         return None
+    # Stored case ids are in normal form; a pasted id may carry invisible characters.
+    row["case"] = normalise_case_code(row["case"])
     session = catalogue.sessions.get((row["case"], number))
     if session is None:
         problem(line, f"no session {number} of case {row['case']!r} in this project", "session")

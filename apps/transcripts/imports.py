@@ -25,6 +25,7 @@ from apps.transcripts.parsing import (
     ManifestRow,
     ParsedTranscript,
     TranscriptImportError,
+    normalise_case_code,
     parse_manifest,
     parse_transcript,
 )
@@ -156,6 +157,8 @@ def transcripts_import(
         )
     else:
         manifest_name = ""
+        for meta in metas.values():
+            meta.case = normalise_case_code(meta.case)
         for name in names:
             if name not in metas:
                 issues.append(

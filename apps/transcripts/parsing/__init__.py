@@ -15,6 +15,7 @@ from .common import (
     SpeakerMap,
     TranscriptImportError,
     decode_bytes,
+    normalise_case_code,
     parse_seconds,
 )
 from .manifest import (
@@ -48,6 +49,7 @@ __all__ = [
     "TranscriptImportError",
     "decode_bytes",
     "detect_format",
+    "normalise_case_code",
     "parse_manifest",
     "parse_seconds",
     "parse_transcript",

@@ -6,6 +6,7 @@ import codecs
 import csv
 import io
 import re
+import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
@@ -362,6 +363,24 @@ class SpeakerMap:
             f"accepted speaker prefixes: {labels}, or the role words {', '.join(SPEAKER_ROLES)} "
             "(any case; a number may follow, as in P1)"
         )
+
+
+# --- case ids -------------------------------------------------------------------------------
+
+# Invisible characters that editors and copy-paste leave in ids: zero-width space, non-joiner
+# and joiner, word joiner, byte-order mark (zero-width no-break space) and soft hyphen.
+# NFKC keeps them, so they are removed after it.
+_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"))
+
+
+def normalise_case_code(code: str) -> str:
+    """Return a case id in its one stored form: NFKC, no invisible characters, trimmed.
+
+    NFKC folds look-alike forms (full-width 'Ｃ－１０１', ligatures, a no-break space) into
+    the plain characters, so 'C-101' and 'C-101' followed by a zero-width space are one
+    patient, not two. Letter case is kept: ids are stored as written.
+    """
+    return unicodedata.normalize("NFKC", code).translate(_INVISIBLE).strip()
 
 
 # --- CSV ------------------------------------------------------------------------------------
