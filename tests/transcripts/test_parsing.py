@@ -22,6 +22,7 @@ from apps.transcripts.parsing import (
     FORMATS,
     MAX_MANIFEST_BYTES,
     MAX_TRANSCRIPT_BYTES,
+    MAX_TURNS,
     SPEAKER_ROLES,
     ImportIssue,
     ManifestRow,
@@ -33,7 +34,6 @@ from apps.transcripts.parsing import (
     parse_manifest,
     parse_seconds,
     parse_transcript,
-    readers,
 )
 from apps.transcripts.parsing.common import format_seconds, format_size
 
@@ -732,12 +732,122 @@ def test_a_word_document_with_broken_xml_is_refused():
     assert issue.message == "the file is not a valid .docx Word document"
 
 
-def test_a_word_document_that_unpacks_too_large_is_refused_before_reading(monkeypatch):
-    monkeypatch.setattr(readers, "MAX_DOCX_UNPACKED_BYTES", 1024)
+def test_a_word_document_that_unpacks_too_large_is_refused_before_reading():
+    content = docx_bytes(["T: hi"])
+    expanded = sum(m.file_size for m in zipfile.ZipFile(io.BytesIO(content)).infolist())
 
-    [issue] = problems(docx_bytes(["T: hi"]), name="s.docx")
+    [issue] = problems(content, name="s.docx", max_docx_expanded_bytes=1024)
 
-    assert issue.message == "the file is not a valid .docx Word document: it unpacks to over 1 KB"
+    assert issue.message == (
+        f"the .docx unpacks to {format_size(expanded)}, over the 1 KB limit for Word "
+        "documents; save the transcript as plain text or split it"
+    )
+
+
+def expanding_docx(paragraph: bytes, count: int) -> bytes:
+    """A real .docx whose body is `paragraph` repeated: tiny zipped, large unpacked."""
+    source = zipfile.ZipFile(io.BytesIO(docx_bytes([])))
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for member in source.infolist():
+            body = source.read(member)
+            if member.filename == "word/document.xml":
+                head, _, tail = body.partition(b"<w:body>")
+                body = head + b"<w:body>" + paragraph * count + b"<w:sectPr/></w:body></w:document>"
+                assert tail  # the template has a body
+            archive.writestr(member.filename, body)
+    return buffer.getvalue()
+
+
+def test_a_small_docx_that_unpacks_past_the_limit_is_refused_before_it_is_read():
+    # Under 200 KB zipped, 57 MB unpacked (over the default 50 MB): the size is checked from
+    # the archive's directory, so no XML is parsed.
+    content = expanding_docx(b"<w:p/>", 9_500_000)
+    expanded = sum(m.file_size for m in zipfile.ZipFile(io.BytesIO(content)).infolist())
+    assert len(content) < 200 * 1024 < 50 * 1024 * 1024 < expanded
+
+    [issue] = problems(content, name="bomb.docx")
+
+    assert issue.file == "bomb.docx"
+    assert issue.message.startswith(f"the .docx unpacks to {format_size(expanded)}, over the 50 MB")
+
+
+def test_a_docx_of_a_million_turns_is_refused_at_the_turn_limit_without_reading_on():
+    content = expanding_docx(b"<w:p><w:r><w:t>T: x</w:t></w:r></w:p>", 1_200_000)
+
+    [issue] = problems(content, name="bomb.docx")
+
+    assert issue.line is None
+    assert issue.message.startswith(
+        f"the transcript has more than {MAX_TURNS:,} turns, the limit for one transcript"
+    )
+
+
+def test_a_docx_of_empty_paragraphs_is_refused_at_the_paragraph_limit():
+    # No turns at all, so only the paragraph count stops it (ten per allowed turn).
+    [issue] = problems(expanding_docx(b"<w:p/>", 40), name="blank.docx", max_turns=3)
+
+    assert issue.message == (
+        "the file has more than 30 paragraphs, the limit for one transcript; split it into "
+        "several sessions"
+    )
+
+
+def test_a_docx_with_entities_in_its_xml_does_not_expand_them():
+    # A "billion laughs" document type declaration: entities must stay unexpanded.
+    source = zipfile.ZipFile(io.BytesIO(docx_bytes(["T: said &lol;"])))
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for member in source.infolist():
+            body = source.read(member)
+            if member.filename == "word/document.xml":
+                declaration = (
+                    b'<!DOCTYPE d [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;">]>'
+                )
+                body = body.replace(b"?>", b"?>" + declaration, 1).replace(b"&amp;lol;", b"&lol2;")
+            archive.writestr(member.filename, body)
+
+    [turn] = parse(buffer.getvalue(), name="s.docx").turns
+
+    assert turn.text == "said"
+
+
+def _n_turns(format: str, count: int) -> tuple[str, bytes]:
+    """A clean transcript of `count` timed turns in a format."""
+    if format == "text":
+        return "s.txt", "".join(f"[00:00:{i:02d}] T: turn {i}\n" for i in range(count)).encode()
+    if format == "vtt":
+        cues = "".join(
+            f"00:00:{i:02d}.000 --> 00:00:{i:02d}.500\n<v T>turn {i}\n\n" for i in range(count)
+        )
+        return "s.vtt", f"WEBVTT\n\n{cues}".encode()
+    if format == "srt":
+        return "s.srt", "".join(
+            f"{i + 1}\n00:00:{i:02d},000 --> 00:00:{i:02d},500\nT: turn {i}\n\n"
+            for i in range(count)
+        ).encode()
+    if format == "csv":
+        rows = "".join(f"T,turn {i},{i}\n" for i in range(count))
+        return "s.csv", f"speaker,text,start\n{rows}".encode()
+    return "s.docx", docx_bytes([f"[00:00:{i:02d}] T: turn {i}" for i in range(count)])
+
+
+@pytest.mark.parametrize("format", FORMATS)
+def test_the_turn_limit_applies_to_every_format(format):
+    name, at_limit = _n_turns(format, 5)
+    assert len(parse(at_limit, name=name, max_turns=5).turns) == 5
+
+    name, over = _n_turns(format, 6)
+    [issue] = problems(over, name=name, max_turns=5)
+
+    assert issue.file == name
+    assert issue.message.startswith("the transcript has more than 5 turns, the limit for one")
+
+
+def test_a_text_file_of_blank_lines_is_refused_at_the_line_limit():
+    [issue] = problems(b"T: hi\n" + b"\n" * 40, max_turns=3)
+
+    assert issue.message.startswith("the file has more than 30 lines, the limit for one transcript")
 
 
 # --- WebVTT -----------------------------------------------------------------------------------

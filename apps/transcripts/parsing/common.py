@@ -33,6 +33,9 @@ DEFAULT_SPEAKER_PREFIXES: dict[str, str] = {
 MAX_SPEAKER_LABEL_LENGTH = 60
 
 MAX_TRANSCRIPT_BYTES = 5 * 1024 * 1024
+# Turns in one transcript. A 50-minute session has a few hundred; the limit is generous for
+# the longest real session and keeps a crafted file from filling memory and the database.
+MAX_TURNS = 20_000
 MAX_MANIFEST_BYTES = 2 * 1024 * 1024
 
 # Error messages list at most this many issues; the exception still carries all of them.
