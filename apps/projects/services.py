@@ -6,7 +6,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.core.validators import validate_email
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from apps.projects.errors import ConflictError, DomainError, ForbiddenError, NotFoundError
@@ -49,6 +49,23 @@ def _validate_role(role: str) -> str:
             details={"role": [f"Unknown role {role!r}."]},
         )
     return role
+
+
+@transaction.atomic
+def membership_add(*, project: Project, user, role: str, by) -> Membership:
+    """Add an account to a project in a role at once (only a lead may make another lead).
+
+    Not reachable by users: the pages and the API add people only by invitation
+    (invitation_create), which the person accepts. This is for administration and tools
+    that already know the person consents (loading a study, scripts).
+    """
+    _validate_role(role)
+    _check_can_grant(project=project, by=by, role=role)
+    try:
+        with transaction.atomic():
+            return Membership.objects.create(project=project, user=user, role=role)
+    except IntegrityError:
+        raise ConflictError(f"{user.email} is already a member of this project.") from None
 
 
 @transaction.atomic
