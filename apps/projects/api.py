@@ -195,3 +195,18 @@ class InvitationCreateView(APIView):
     )
     def post(self, request, project_id: int):
         return _invite(request, project_id)
+
+
+class InvitationAcceptView(APIView):
+    @extend_schema(
+        request=None,
+        responses={201: MemberSerializer},
+        summary="Accept an invitation sent to my address; I become a member",
+        description=(
+            "The token is the one in the emailed link. Refused (403) for an account with "
+            "another address; not found once used or expired."
+        ),
+    )
+    def post(self, request, token: str):
+        membership = services.invitation_accept(token=token, user=request.user)
+        return Response(MemberSerializer(membership).data, status=201)
