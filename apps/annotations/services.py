@@ -28,7 +28,7 @@ def note_length_problem(text: str, *, limit: int, what: str) -> str | None:
     """Say why a note is too long (in the words shown to the coder), or None if it is not."""
     if len(text) <= limit:
         return None
-    return f"the {what} is {len(text):,} characters long; the limit is {limit:,}"
+    return f"{what} too long: {len(text):,} characters; the limit is {limit:,}"
 
 
 def _check_note_length(text: str | None, *, limit: int, what: str, field: str) -> None:

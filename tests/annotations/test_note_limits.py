@@ -43,7 +43,7 @@ def test_a_marker_note_over_the_limit_is_refused_naming_the_field(assignment_a, 
             note="x" * (MAX_MARKER_NOTE_CHARS + 1),
         )
 
-    assert caught.value.message == ("The marker note is 5,001 characters long; the limit is 5,000.")
+    assert caught.value.message == "Marker note too long: 5,001 characters; the limit is 5,000."
     assert caught.value.details == {"note": ["At most 5,000 characters."]}
     assert not MarkerApplication.objects.exists()
     assignment_a.refresh_from_db()
@@ -71,7 +71,7 @@ def test_the_api_refuses_long_notes_in_the_error_shape(client_for, coder_a, assi
     assert response.status_code == 400
     error = response.json()["error"]
     assert error["details"] == {"notes": ["At most 20,000 characters."]}
-    assert "coding notes" in error["message"]
+    assert error["message"] == "Coding notes too long: 20,001 characters; the limit is 20,000."
 
 
 def test_the_api_refuses_a_long_marker_note(client_for, coder_a, assignment_a, transcript):
@@ -109,5 +109,5 @@ def test_the_codings_csv_reports_a_long_note_on_its_line(project, lead, pacs, tr
 
     [problem] = caught.value.details
     assert (problem["line"], problem["field"]) == (3, "note")
-    assert problem["message"] == "the marker note is 5,001 characters long; the limit is 5,000"
+    assert problem["message"] == "marker note too long: 5,001 characters; the limit is 5,000"
     assert not MarkerApplication.objects.exists()
