@@ -793,6 +793,35 @@ def test_a_docx_of_empty_paragraphs_is_refused_at_the_paragraph_limit():
     )
 
 
+def _patched_docx(patch) -> bytes:
+    """A one-turn .docx with word/document.xml's bytes changed by patch(content, info)."""
+    content = bytearray(docx_bytes(["T: hi"]))
+    info = zipfile.ZipFile(io.BytesIO(bytes(content))).getinfo("word/document.xml")
+    patch(content, info)
+    return bytes(content)
+
+
+def _corrupt_deflate(content: bytearray, info: zipfile.ZipInfo) -> None:
+    start = info.header_offset + 30 + len(info.filename) + len(info.extra)
+    for i in range(start + 10, start + 60):
+        content[i] ^= 0xFF
+
+
+def _mark_encrypted(content: bytearray, info: zipfile.ZipInfo) -> None:
+    # The general-purpose flag of the member's central directory entry, bit 0: encrypted.
+    entry = content.index(b"PK\x01\x02")
+    while content[entry + 46 : entry + 46 + len(info.filename)] != info.filename.encode():
+        entry = content.index(b"PK\x01\x02", entry + 4)
+    content[entry + 8] |= 1
+
+
+@pytest.mark.parametrize("patch", [_corrupt_deflate, _mark_encrypted])
+def test_a_docx_with_a_damaged_or_encrypted_document_part_is_refused(patch):
+    [issue] = problems(_patched_docx(patch), name="s.docx")
+
+    assert issue.message == "the file is not a valid .docx Word document"
+
+
 def test_a_docx_with_entities_in_its_xml_does_not_expand_them():
     # A "billion laughs" document type declaration: entities must stay unexpanded.
     source = zipfile.ZipFile(io.BytesIO(docx_bytes(["T: said &lol;"])))

@@ -10,6 +10,7 @@ import html
 import io
 import re
 import zipfile
+import zlib
 from collections.abc import Iterable, Iterator
 from typing import IO
 
@@ -59,6 +60,20 @@ _NOT_BODY_TEXT = frozenset({_W_TBL, qn("w:txbxContent")})
 _RUN_CONTENT = frozenset({_W_T, _W_TAB, _W_BR, _W_CR})
 # SRT and some VTT files carry display markup: <i>, <font ...>, and ASS overrides like {\an8}.
 _MARKUP_RE = re.compile(r"<[^>]*>|\{\\[^}]*\}")
+
+
+# What reading a damaged or crafted archive member raises: broken XML, a bad CRC or truncated
+# data, a corrupt deflate stream, an unsupported compression method, an encrypted member.
+_UNREADABLE_ARCHIVE = (
+    etree.XMLSyntaxError,
+    zipfile.BadZipFile,
+    EOFError,
+    zlib.error,
+    NotImplementedError,
+    RuntimeError,
+)
+# Entities are never expanded (a "billion laughs" document), nothing is fetched.
+_SAFE_XML = {"resolve_entities": False, "no_network": True, "load_dtd": False}
 
 
 # --- plain text and Word ----------------------------------------------------------------------
@@ -229,7 +244,7 @@ def docx_turns(
                 for turn in turns:
                     count += 1
                     yield turn
-        except (etree.XMLSyntaxError, zipfile.BadZipFile, EOFError):
+        except _UNREADABLE_ARCHIVE:
             issues.add(None, not_docx)
             return
     if not count and found_table[0]:
@@ -244,18 +259,16 @@ def _main_document_part(archive: zipfile.ZipFile) -> str | None:
     """The archive name of the main document (usually word/document.xml), from _rels/.rels."""
     try:
         with archive.open("_rels/.rels") as stream:
-            relationships = etree.parse(stream, _SAFE_XML).getroot()
-    except (KeyError, etree.XMLSyntaxError, zipfile.BadZipFile, EOFError):
+            for _event, relationship in etree.iterparse(
+                stream, tag=_PACKAGE_RELATIONSHIP, **_SAFE_XML
+            ):
+                if relationship.get("Type") in _OFFICE_DOCUMENT_TYPES:
+                    name = (relationship.get("Target") or "").lstrip("/")
+                    return name if name in archive.namelist() else None
+                relationship.clear()
+    except (KeyError, *_UNREADABLE_ARCHIVE):
         return None
-    for relationship in relationships.iter(_PACKAGE_RELATIONSHIP):
-        if relationship.get("Type") in _OFFICE_DOCUMENT_TYPES:
-            name = (relationship.get("Target") or "").lstrip("/")
-            return name if name in archive.namelist() else None
     return None
-
-
-# Entities are never expanded (a "billion laughs" document) and nothing is fetched.
-_SAFE_XML = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
 
 
 def _docx_paragraph_texts(stream: IO[bytes], found_table: list[bool]) -> Iterator[str]:
@@ -271,13 +284,7 @@ def _docx_paragraph_texts(stream: IO[bytes], found_table: list[bool]) -> Iterato
     excluded = 0  # open tables and text boxes around the current element
     parts: list[str] | None = None  # the open body paragraph's text
     for event, node in etree.iterparse(
-        stream,
-        events=("start", "end"),
-        resolve_entities=False,
-        no_network=True,
-        load_dtd=False,
-        remove_comments=True,
-        remove_pis=True,
+        stream, events=("start", "end"), remove_comments=True, remove_pis=True, **_SAFE_XML
     ):
         tag = node.tag
         if event == "start":
