@@ -28,6 +28,11 @@ urlpatterns = [
     ),
     path(P + "invitations/", projects.InvitationCreateView.as_view(), name="api-invitations"),
     path(
+        "invitations/<str:token>/accept/",
+        projects.InvitationAcceptView.as_view(),
+        name="api-invitation-accept",
+    ),
+    path(
         P + "coding-systems/", codebooks.CodingSystemListView.as_view(), name="api-coding-systems"
     ),
     path(

@@ -235,6 +235,10 @@ MAX_BULK_UPLOAD_BYTES = env_int("MAX_BULK_UPLOAD_BYTES", 200 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 DATA_UPLOAD_MAX_NUMBER_FILES = 5000
+# What one transcript may hold once read (docs/transcript-formats.md): turns, and for .docx
+# the size its archive unpacks to.
+TRANSCRIPT_MAX_TURNS = env_int("TRANSCRIPT_MAX_TURNS", 20_000)
+TRANSCRIPT_MAX_DOCX_EXPANDED_BYTES = env_int("TRANSCRIPT_MAX_DOCX_EXPANDED_BYTES", 50 * 1024 * 1024)
 
 # Email: console by default (invitations and password resets print to the terminal).
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")

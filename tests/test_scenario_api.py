@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
+from django.core import mail
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from apps.assignments.models import Assignment
@@ -90,7 +92,9 @@ def code_pacs(
     assert submitted["state"] == "submitted"
 
 
-def test_a_study_from_creation_to_two_blind_submitted_codings(client_for, lead, coder_a, coder_b):
+def test_a_study_from_creation_to_two_blind_submitted_codings(
+    client_for, lead, coder_a, coder_b, django_capture_on_commit_callbacks
+):
     pi = client_for(lead)
 
     project = ok(pi.post("/api/projects/", {"name": "PACS pilot"}, format="json"), 201)
@@ -124,11 +128,18 @@ def test_a_study_from_creation_to_two_blind_submitted_codings(client_for, lead, 
         t["transcript_id"] for t in imported["transcripts"] if t["file"] == "P01-s01.vtt"
     )
 
+    # Coders are invited; each joins by accepting the emailed link with their own account.
     for email in ("coder.a@example.org", "coder.b@example.org"):
-        member = ok(
-            pi.post(base + "members/", {"email": email, "role": "coder"}, format="json"), 201
-        )
-        assert member["role"] == "coder"
+        with django_capture_on_commit_callbacks(execute=True):
+            invited = ok(
+                pi.post(base + "members/", {"email": email, "role": "coder"}, format="json"),
+                201,
+            )
+        assert (invited["email"], invited["role"]) == (email, "coder")
+    for coder, message in zip((coder_a, coder_b), mail.outbox, strict=True):
+        [token] = re.findall(r"/invitations/([\w-]+)/", message.body)
+        joined = ok(client_for(coder).post(f"/api/invitations/{token}/accept/"), 201)
+        assert (joined["email"], joined["role"]) == (coder.email, "coder")
     assignments = {}
     for email in ("coder.a@example.org", "coder.b@example.org"):
         assigned = ok(

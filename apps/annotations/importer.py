@@ -20,13 +20,14 @@ from django.utils import timezone
 from simple_history.utils import bulk_create_with_history
 
 from apps.annotations.models import ClassificationValue, MarkerApplication, RatingValue
+from apps.annotations.services import MAX_MARKER_NOTE_CHARS, note_length_problem
 from apps.assignments.models import Assignment, Purpose, State
 from apps.assignments.services import PURPOSE_ROLES
 from apps.codebooks.models import CodingSystem, Level, Unit
 from apps.projects.errors import ImportFailed
 from apps.projects.models import Membership, Project
 from apps.transcripts.models import Session, Turn
-from apps.transcripts.parsing import TranscriptImportError, decode_bytes
+from apps.transcripts.parsing import TranscriptImportError, decode_bytes, normalise_case_code
 from apps.transcripts.segmentation import derive_segments
 
 REQUIRED = ("case", "session", "coder", "coding_system", "kind", "item")
@@ -168,6 +169,8 @@ def _group_for(catalogue: _Catalogue, groups, row: dict, line: int, problem) -> 
     except ValueError:
         problem(line, f"session must be a number, got {row['session']!r}", "session")
         return None
+    # Stored case ids are in normal form; a pasted id may carry invisible characters.
+    row["case"] = normalise_case_code(row["case"])
     session = catalogue.sessions.get((row["case"], number))
     if session is None:
         problem(line, f"no session {number} of case {row['case']!r} in this project", "session")
@@ -235,7 +238,12 @@ def _check_row(catalogue, group: _Group, row, line, problem, seen_units) -> None
         if marker is None:
             problem(line, f"no marker {row['item']!r} in {system.label}", "item")
             return
-        entry = {"marker": marker, "note": row.get("note", ""), "line": line}
+        note = row.get("note", "")
+        too_long = note_length_problem(note, limit=MAX_MARKER_NOTE_CHARS, what="marker note")
+        if too_long is not None:
+            problem(line, too_long, "note")
+            return
+        entry = {"marker": marker, "note": note, "line": line}
         if marker.unit == Unit.SEGMENT:
             if unit_kind != "segment":
                 problem(line, f"marker {row['item']} is coded on segments (segment:N)", "unit")

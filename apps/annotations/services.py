@@ -17,6 +17,28 @@ from apps.transcripts.models import Segment, Turn
 
 ROLE_FOR_UNIT = {Unit.PATIENT_TURN: "patient", Unit.THERAPIST_TURN: "therapist"}
 
+# Longest free text a coder may write, in characters: a note on one marker application (a
+# reason, a quote: a paragraph or two) and the notes on a whole coding (a page or more). Every
+# path that writes them (API, coding page, codings CSV import) checks against these.
+MAX_MARKER_NOTE_CHARS = 5_000
+MAX_CODING_NOTES_CHARS = 20_000
+
+
+def note_length_problem(text: str, *, limit: int, what: str) -> str | None:
+    """Say why a note is too long (in the words shown to the coder), or None if it is not."""
+    if len(text) <= limit:
+        return None
+    return f"{what} too long: {len(text):,} characters; the limit is {limit:,}"
+
+
+def _check_note_length(text: str | None, *, limit: int, what: str, field: str) -> None:
+    problem = note_length_problem(text or "", limit=limit, what=what)
+    if problem is not None:
+        raise DomainError(
+            f"{problem[0].upper()}{problem[1:]}.",
+            details={field: [f"At most {limit:,} characters."]},
+        )
+
 
 def _check_marker_unit(marker: Marker, turn: Turn | None, segment: Segment | None) -> None:
     if marker.unit == Unit.SEGMENT:
@@ -112,6 +134,7 @@ def marker_apply(
 
     A note of None keeps the note of a marker applied again (empty for a new one).
     """
+    _check_note_length(note, limit=MAX_MARKER_NOTE_CHARS, what="marker note", field="note")
     marker = _marker_of(assignment, marker_id)
     turn, segment = _unit_of(assignment, turn_id, segment_id)
     _check_marker_unit(marker, turn, segment)
@@ -256,6 +279,8 @@ def classification_set(
 def coding_notes_set(
     *, assignment: Assignment, notes: str, base_revision: int | None = None
 ) -> int:
+    """Replace the coder's notes on the coding (at most MAX_CODING_NOTES_CHARS)."""
+    _check_note_length(notes, limit=MAX_CODING_NOTES_CHARS, what="coding notes", field="notes")
     revision = assignment_touch(assignment=assignment, base_revision=base_revision)
     assignment.notes = notes
     # save() rather than update(), so the audit history records the notes' before and after.

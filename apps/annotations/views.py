@@ -5,6 +5,7 @@ from django.shortcuts import render
 from django.urls import reverse
 
 from apps.annotations.selectors import coding_content
+from apps.annotations.services import MAX_CODING_NOTES_CHARS
 from apps.assignments.models import Purpose
 from apps.codebooks.models import Unit
 from apps.codebooks.selectors import coding_system_structure
@@ -107,5 +108,6 @@ def workspace(request, assignment_id: int):
         "page": page,
         "is_own": is_own,
         "is_gold_or_training": assignment.purpose in (Purpose.GOLD, Purpose.TRAINING),
+        "notes_max_chars": MAX_CODING_NOTES_CHARS,
     }
     return render(request, "annotations/workspace.html", context)

@@ -1,6 +1,5 @@
 """API for projects, members and invitations."""
 
-from django.contrib.auth import get_user_model
 from django.urls import reverse
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
@@ -9,10 +8,8 @@ from rest_framework.views import APIView
 
 from apps.projects import services
 from apps.projects.access import access_project, access_project_manage, projects_for_user
-from apps.projects.errors import DomainError, NotFoundError
+from apps.projects.errors import NotFoundError
 from apps.projects.models import Membership, Project, Role
-
-User = get_user_model()
 
 
 class ProjectSerializer(serializers.ModelSerializer):
@@ -50,19 +47,22 @@ class MemberSerializer(serializers.ModelSerializer):
         read_only_fields = ["id", "user_id", "email", "name", "created_at"]
 
 
-class MemberAddSerializer(serializers.Serializer):
+class InvitationSerializer(serializers.Serializer):
     email = serializers.EmailField()
     role = serializers.ChoiceField(choices=Role.choices)
+
+
+class InvitationSentSerializer(serializers.Serializer):
+    """The answer to an invitation: the same whether or not the address has an account."""
+
+    id = serializers.IntegerField()
+    email = serializers.EmailField()
+    role = serializers.ChoiceField(choices=Role.choices)
+    expires_at = serializers.DateTimeField()
 
 
 class MemberRoleSerializer(serializers.Serializer):
     role = serializers.ChoiceField(choices=Role.choices)
-
-
-class InvitationSerializer(serializers.Serializer):
-    email = serializers.EmailField()
-    role = serializers.ChoiceField(choices=Role.choices)
-    id = serializers.IntegerField(read_only=True)
 
 
 def _roles_by_project(user) -> dict[int, str]:
@@ -123,27 +123,33 @@ class MemberListView(APIView):
         return Response(MemberSerializer(members, many=True).data)
 
     @extend_schema(
-        request=MemberAddSerializer,
-        responses={201: MemberSerializer},
-        summary="Add an existing user by email (use invitations for new people)",
+        request=InvitationSerializer,
+        responses={201: InvitationSentSerializer},
+        summary="Invite a person by email; they become a member when they accept",
+        description=(
+            "Same as POST .../invitations/. Nobody is added directly, and the answer does not "
+            "say whether the address has an account."
+        ),
     )
     def post(self, request, project_id: int):
-        membership = access_project_manage(request.user, project_id, "manage members")
-        payload = MemberAddSerializer(data=request.data)
-        payload.is_valid(raise_exception=True)
-        user = User.objects.filter(email__iexact=payload.validated_data["email"]).first()
-        if user is None:
-            raise DomainError(
-                "No account with this email; send an invitation instead.",
-                details={"email": ["No such account."]},
-            )
-        added = services.membership_add(
-            project=membership.project,
-            user=user,
-            role=payload.validated_data["role"],
-            by=request.user,
-        )
-        return Response(MemberSerializer(added).data, status=201)
+        return _invite(request, project_id)
+
+
+def _invite(request, project_id: int) -> Response:
+    membership = access_project_manage(request.user, project_id, "invite members")
+    payload = InvitationSerializer(data=request.data)
+    payload.is_valid(raise_exception=True)
+    accept_url = request.build_absolute_uri(
+        reverse("projects:invitation-accept", kwargs={"token": "TOKEN"})
+    ).replace("TOKEN", "{token}")
+    invitation = services.invitation_create(
+        project=membership.project,
+        email=payload.validated_data["email"],
+        role=payload.validated_data["role"],
+        by=request.user,
+        accept_url=accept_url,
+    )
+    return Response(InvitationSentSerializer(invitation).data, status=201)
 
 
 def _member(project_id: int, membership_id: int) -> Membership:
@@ -180,23 +186,27 @@ class MemberDetailView(APIView):
 class InvitationCreateView(APIView):
     @extend_schema(
         request=InvitationSerializer,
-        responses={201: InvitationSerializer},
-        summary="Invite someone by email to join in a role",
+        responses={201: InvitationSentSerializer},
+        summary="Invite a person by email to join in a role",
+        description=(
+            "The person becomes a member when they accept the emailed link. The answer is the "
+            "same whether or not the address has an account."
+        ),
     )
     def post(self, request, project_id: int):
-        membership = access_project_manage(request.user, project_id, "invite members")
-        payload = InvitationSerializer(data=request.data)
-        payload.is_valid(raise_exception=True)
-        accept_url = request.build_absolute_uri(
-            reverse("projects:invitation-accept", kwargs={"token": "TOKEN"})
-        ).replace("TOKEN", "{token}")
-        invitation = services.invitation_create(
-            project=membership.project,
-            email=payload.validated_data["email"],
-            role=payload.validated_data["role"],
-            by=request.user,
-            accept_url=accept_url,
-        )
-        return Response(
-            {"id": invitation.pk, "email": invitation.email, "role": invitation.role}, status=201
-        )
+        return _invite(request, project_id)
+
+
+class InvitationAcceptView(APIView):
+    @extend_schema(
+        request=None,
+        responses={201: MemberSerializer},
+        summary="Accept an invitation sent to my address; I become a member",
+        description=(
+            "The token is the one in the emailed link. Refused (403) for an account with "
+            "another address; not found once used or expired."
+        ),
+    )
+    def post(self, request, token: str):
+        membership = services.invitation_accept(token=token, user=request.user)
+        return Response(MemberSerializer(membership).data, status=201)

@@ -1,10 +1,12 @@
 """Studies and who works on them."""
 
 import secrets
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 
 class Role(models.TextChoices):
@@ -76,12 +78,30 @@ class Membership(models.Model):
         return self.role in MANAGING_ROLES
 
 
+# An invitation link works this long; after that the person must be invited again.
+INVITATION_VALID_DAYS = 14
+
+
 def _invitation_token() -> str:
     return secrets.token_urlsafe(32)
 
 
+def _invitation_expiry():
+    return timezone.now() + timedelta(days=INVITATION_VALID_DAYS)
+
+
+class InvitationQuerySet(models.QuerySet):
+    def open(self):
+        """Invitations that can still be accepted: not used and not expired."""
+        return self.filter(accepted_at__isnull=True, expires_at__gt=timezone.now())
+
+
 class Invitation(models.Model):
-    """An email invitation to join a project in a role."""
+    """An email invitation to join a project in a role: the only way a person is added.
+
+    The person joins when they accept, logged in as the invited address (or signing up with
+    it); until then they are not a member.
+    """
 
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="invitations")
     email = models.EmailField()
@@ -91,7 +111,10 @@ class Invitation(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(default=_invitation_expiry)
     accepted_at = models.DateTimeField(null=True, blank=True)
+
+    objects = InvitationQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at"]

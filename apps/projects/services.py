@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
+from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -51,7 +53,12 @@ def _validate_role(role: str) -> str:
 
 @transaction.atomic
 def membership_add(*, project: Project, user, role: str, by) -> Membership:
-    """Add a person to a project in a role (only a lead may make another lead)."""
+    """Add an account to a project in a role at once (only a lead may make another lead).
+
+    Not reachable by users: the pages and the API add people only by invitation
+    (invitation_create), which the person accepts. This is for administration and tools
+    that already know the person consents (loading a study, scripts).
+    """
     _validate_role(role)
     _check_can_grant(project=project, by=by, role=role)
     try:
@@ -105,22 +112,40 @@ def _check_not_last_lead(membership: Membership) -> None:
 def invitation_create(
     *, project: Project, email: str, role: str, by, accept_url: str
 ) -> Invitation:
-    """Invite someone by email; `accept_url` is a format string with {token}."""
+    """Invite a person by email to join in a role; the one way to add someone to a project.
+
+    Nothing here depends on whether an account exists for the address: the same invitation,
+    the same email (one link, which offers sign-up only to an address without an account),
+    the same answer to the inviter. So inviting cannot be used to learn who has an account,
+    and nobody joins a project without accepting. `accept_url` is a format string with
+    {token}. An earlier open invitation of the same address to the project is replaced, so
+    only the newest link works.
+    """
     _validate_role(role)
     _check_can_grant(project=project, by=by, role=role)
     email = email.strip().lower()
-    if not email or "@" not in email:
-        raise DomainError("Enter a valid email address.", details={"email": ["Invalid email."]})
+    try:
+        validate_email(email)
+    except ValidationError:
+        raise DomainError(
+            "Enter a valid email address.", details={"email": ["Invalid email."]}
+        ) from None
+    # Members are listed to every member, so saying so reveals nothing new.
     if Membership.objects.filter(project=project, user__email__iexact=email).exists():
         raise ConflictError(f"{email} is already a member of this project.")
+    Invitation.objects.filter(project=project, email=email, accepted_at__isnull=True).delete()
     invitation = Invitation.objects.create(project=project, email=email, role=role, invited_by=by)
     link = accept_url.format(token=invitation.token)
+    expires = timezone.localtime(invitation.expires_at).strftime("%Y-%m-%d")
     transaction.on_commit(
         lambda: send_mail(
             subject=f"Invitation to the study {project.name}",
             message=(
                 f'{by.display_name} invites you to join the study "{project.name}" '
-                f"as {Role(role).label.lower()}.\n\nAccept the invitation: {link}\n"
+                f"as {Role(role).label.lower()}.\n\nAccept the invitation (until {expires}): "
+                f"{link}\n\nIf you have no account yet, you can create one on that page. If you "
+                "did not expect this invitation, ignore this email: nothing happens until you "
+                "accept.\n"
             ),
             from_email=None,
             recipient_list=[email],
@@ -130,6 +155,7 @@ def invitation_create(
 
 
 def invitation_get_open(*, token: str) -> Invitation:
+    """The invitation of a link, if it can still be accepted; NotFoundError otherwise."""
     invitation = (
         Invitation.objects.select_related("project")
         .filter(token=token, accepted_at__isnull=True)
@@ -137,13 +163,21 @@ def invitation_get_open(*, token: str) -> Invitation:
     )
     if invitation is None:
         raise NotFoundError("This invitation does not exist or was already used.")
+    if invitation.expires_at <= timezone.now():
+        raise NotFoundError(
+            "This invitation has expired; ask the person who invited you to send a new one."
+        )
     return invitation
 
 
 @transaction.atomic
 def invitation_accept(*, token: str, user) -> Membership:
-    """Join the invited project; the invitation is used up."""
+    """Join the invited project as the invited address; the invitation is used up."""
     invitation = invitation_get_open(token=token)
+    # Locked, so two tabs accepting at once use the invitation once.
+    invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
+    if invitation.accepted_at is not None:
+        raise NotFoundError("This invitation does not exist or was already used.")
     if user.email.lower() != invitation.email.lower():
         raise ForbiddenError(
             f"This invitation was sent to {invitation.email}; log in with that address."

@@ -25,7 +25,7 @@ from apps.projects.access import (
 )
 from apps.projects.errors import DomainError
 from apps.projects.forms import MemberRoleForm, form_errors_text
-from apps.projects.models import Invitation, Membership, Role
+from apps.projects.models import INVITATION_VALID_DAYS, Invitation, Membership, Role
 
 User = get_user_model()
 
@@ -124,36 +124,34 @@ def members(request, project_id: int):
         form = InviteForm(request.POST)
         if form.is_valid():
             email, role = form.cleaned_data["email"], form.cleaned_data["role"]
+            accept_url = request.build_absolute_uri(
+                reverse("projects:invitation-accept", kwargs={"token": "TOKEN"})
+            ).replace("TOKEN", "{token}")
             try:
-                existing = User.objects.filter(email__iexact=email).first()
-                if existing is not None:
-                    services.membership_add(
-                        project=membership.project, user=existing, role=role, by=request.user
-                    )
-                    messages.success(request, f"{email} added as {Role(role).label.lower()}.")
-                else:
-                    accept_url = request.build_absolute_uri(
-                        reverse("projects:invitation-accept", kwargs={"token": "TOKEN"})
-                    ).replace("TOKEN", "{token}")
-                    services.invitation_create(
-                        project=membership.project,
-                        email=email,
-                        role=role,
-                        by=request.user,
-                        accept_url=accept_url,
-                    )
-                    messages.success(request, f"Invitation sent to {email}.")
-                return redirect("projects:members", project_id=project_id)
+                services.invitation_create(
+                    project=membership.project,
+                    email=email,
+                    role=role,
+                    by=request.user,
+                    accept_url=accept_url,
+                )
             except DomainError as exc:
                 form.add_error(None, exc.message)
+            else:
+                # The same words whether or not the address has an account.
+                messages.success(
+                    request, f"Invitation sent to {email}; they join when they accept it."
+                )
+                return redirect("projects:members", project_id=project_id)
     context = {
         "project": membership.project,
         "membership": membership,
         "manages": can_manage(membership),
         "members": Membership.objects.filter(project_id=project_id).select_related("user"),
-        "invitations": Invitation.objects.filter(project_id=project_id, accepted_at__isnull=True),
+        "invitations": Invitation.objects.open().filter(project_id=project_id),
         "roles": Role.choices,
         "form": form,
+        "invitation_days": INVITATION_VALID_DAYS,
     }
     return render(request, "projects/members.html", context)
 

@@ -25,6 +25,7 @@ from apps.projects.errors import DomainError, NotFoundError
 from apps.transcripts import imports, services
 from apps.transcripts.media import ranged_file_response
 from apps.transcripts.models import Case, Recording, Session, Transcript
+from apps.transcripts.parsing import normalise_case_code
 from apps.transcripts.selectors import transcript_detail
 
 
@@ -56,8 +57,17 @@ def _case_serializer(membership):
     return CaseSerializer if can_see_criteria(membership) else BlindCaseSerializer
 
 
+class CaseCodeField(serializers.SlugRelatedField):
+    """A case named by its id, looked up in the id's normal form (normalise_case_code)."""
+
+    def to_internal_value(self, data):
+        return super().to_internal_value(
+            normalise_case_code(data) if isinstance(data, str) else data
+        )
+
+
 class SessionSerializer(serializers.ModelSerializer):
-    case = serializers.SlugRelatedField(slug_field="code", queryset=Case.objects.none())
+    case = CaseCodeField(slug_field="code", queryset=Case.objects.none())
     transcript_id = serializers.SerializerMethodField()
     has_recording = serializers.SerializerMethodField()
 

@@ -25,6 +25,7 @@ from apps.transcripts.parsing import (
     ManifestRow,
     ParsedTranscript,
     TranscriptImportError,
+    normalise_case_code,
     parse_manifest,
     parse_transcript,
 )
@@ -156,6 +157,8 @@ def transcripts_import(
         )
     else:
         manifest_name = ""
+        for meta in metas.values():
+            meta.case = normalise_case_code(meta.case)
         for name in names:
             if name not in metas:
                 issues.append(
@@ -172,7 +175,7 @@ def transcripts_import(
             else speaker_prefixes
         )
         try:
-            parsed[name] = parse_transcript(name, content, speaker_prefixes=prefixes)
+            parsed[name] = _parse(name, content, speaker_prefixes=prefixes)
         except TranscriptImportError as exc:
             issues.extend(exc.issues)
 
@@ -217,6 +220,19 @@ def transcripts_import(
         project.pk,
     )
     return summary
+
+
+def _parse(
+    name: str, content: bytes, *, speaker_prefixes: dict[str, str] | None
+) -> ParsedTranscript:
+    """Read one transcript within the limits the deployment sets."""
+    return parse_transcript(
+        name,
+        content,
+        speaker_prefixes=speaker_prefixes,
+        max_turns=settings.TRANSCRIPT_MAX_TURNS,
+        max_docx_expanded_bytes=settings.TRANSCRIPT_MAX_DOCX_EXPANDED_BYTES,
+    )
 
 
 def _speaker_counts(transcript: ParsedTranscript) -> dict[str, int]:
@@ -402,7 +418,7 @@ def transcript_replace(
 ) -> Transcript:
     """Attach a transcript to an existing session, replacing one that no coder has used yet."""
     try:
-        parsed = parse_transcript(filename, content, speaker_prefixes=speaker_prefixes)
+        parsed = _parse(filename, content, speaker_prefixes=speaker_prefixes)
     except TranscriptImportError as exc:
         raise _fail(exc.issues) from None
     existing = Transcript.objects.filter(session=session).first()

@@ -24,6 +24,7 @@ from apps.transcripts.imports import (
     transcripts_import,
 )
 from apps.transcripts.models import Case, Recording, Segment, Session, Transcript
+from apps.transcripts.parsing import normalise_case_code
 from apps.transcripts.segmentation import derive_segments
 
 __all__ = [
@@ -107,9 +108,16 @@ SESSION_FIELDS = (
 
 @transaction.atomic
 def case_create(*, project: Project, code: str, **labels) -> Case:
-    code = code.strip()
+    """Create a case under its pseudonymous id, stored in normal form (normalise_case_code)."""
+    code = normalise_case_code(code)
     if not code:
         raise DomainError("A case needs a pseudonymous id.", details={"code": ["Required."]})
+    limit = Case._meta.get_field("code").max_length
+    if len(code) > limit:
+        raise DomainError(
+            f"A case id has at most {limit} characters.",
+            details={"code": [f"Longer than {limit} characters."]},
+        )
     if Case.objects.filter(project=project, code=code).exists():
         raise ConflictError(f"Case {code} exists already in this project.")
     case = Case(project=project, code=code, **{k: labels.get(k, "") for k in CASE_FIELDS})

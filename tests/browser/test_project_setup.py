@@ -6,7 +6,7 @@ import pytest
 from playwright.sync_api import expect
 
 from apps.assignments.models import Assignment
-from apps.projects.models import Membership, Project, Role
+from apps.projects.models import Invitation, Membership, Project, Role
 from apps.transcripts.models import Transcript
 from tests.browser.helpers import login, server_lock
 from tests.factories import CAST, LAB_CODEBOOK, manifest_csv, timed_vtt
@@ -72,8 +72,19 @@ def test_lead_creates_a_study_imports_codebook_and_transcripts_and_assigns_two_c
     for coder in (coder_a, coder_b):
         page.get_by_label("Email").fill(coder.email)
         page.locator("select[name=role]").last.select_option("coder")
-        page.get_by_role("button", name="Add or invite").click()
-        expect(page.locator(".messages")).to_contain_text(f"{coder.email} added as coder")
+        page.get_by_role("button", name="Send the invitation").click()
+        expect(page.locator(".messages")).to_contain_text(f"Invitation sent to {coder.email}")
+    # Each coder joins by accepting the emailed link, logged in with their own account.
+    for coder in (coder_a, coder_b):
+        with server_lock():
+            assert not Membership.objects.filter(project=project, user=coder).exists()
+            token = Invitation.objects.get(project=project, email=coder.email).token
+        coder_page = new_page()
+        login(coder_page, coder.email, "a-long-test-password")
+        coder_page.goto(f"/invitations/{token}/")
+        coder_page.get_by_role("button", name="Accept the invitation").click()
+        expect(coder_page.locator(".messages")).to_contain_text("Welcome to Alliance pilot")
+    page.reload()
 
     page.get_by_role("link", name="Overview").click()
     for coder in (coder_a, coder_b):

@@ -20,6 +20,7 @@ from django.utils import timezone
 from apps.annotations.services import marker_apply
 from apps.assignments.models import Purpose, State
 from apps.assignments.services import assignment_create
+from apps.projects.models import Invitation
 from apps.reliability.models import ReliabilityReport
 from apps.transcripts.models import Turn
 from apps.transcripts.services import recording_attach
@@ -67,8 +68,12 @@ def world(project, pacs, threers, lab, transcript, other_transcript, lead, coder
         project=project, user=UserFactory(email="spare@example.org"), role="viewer"
     )
     UserFactory(email="newcomer@example.org")
+    invitation = Invitation.objects.create(
+        project=project, email="outsider@example.org", role="coder", invited_by=lead
+    )
     report = ReliabilityReport.objects.create(project=project, coding_system=pacs)
     return SimpleNamespace(
+        invitation=invitation.token,
         report=report.pk,
         project=project.pk,
         pacs=pacs,
@@ -214,6 +219,15 @@ ENDPOINTS = [
         lambda w: f"/api/projects/{w.project}/invitations/",
         201,
         body=lambda w: {"email": "invitee@example.org", "role": "coder"},
+    ),
+    # Only the invited address accepts; every other account is refused.
+    Endpoint(
+        "api-invitation-accept",
+        "post",
+        lambda w: f"/api/invitations/{w.invitation}/accept/",
+        201,
+        roles("outsider"),
+        MEMBERS,
     ),
     # Coding systems
     Endpoint(

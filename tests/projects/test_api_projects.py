@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import pytest
 from django.core import mail
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from apps.codebooks.models import CodingSystem
@@ -79,15 +81,71 @@ def test_the_member_list_names_every_member_and_role(client_for, project, viewer
     }
 
 
-def test_adding_an_unknown_email_asks_for_an_invitation(client_for, project, coordinator):
-    response = client_for(coordinator).post(
-        f"/api/projects/{project.pk}/members/",
-        {"email": "nobody@example.org", "role": "coder"},
-        format="json",
+def invite_by_api(client, project, email: str, path: str = "members"):
+    return client.post(
+        f"/api/projects/{project.pk}/{path}/", {"email": email, "role": "coder"}, format="json"
     )
 
-    assert response.status_code == 400
-    assert "invitation" in error_of(response)["message"]
+
+@pytest.mark.parametrize("path", ["members", "invitations"])
+def test_adding_by_email_answers_the_same_whether_or_not_an_account_exists(
+    client_for, project, coordinator, path, django_capture_on_commit_callbacks
+):
+    UserFactory(email="known@example.org", full_name="Karin Known")
+    client = client_for(coordinator)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        known = invite_by_api(client, project, "known@example.org", path)
+        unknown = invite_by_api(client, project, "unknown@example.org", path)
+
+    assert known.status_code == unknown.status_code == 201
+    known_body, unknown_body = known.json(), unknown.json()
+    assert set(known_body) == set(unknown_body) == {"id", "email", "role", "expires_at"}
+    assert "Karin" not in known.content.decode()
+    for body in (known_body, unknown_body):
+        del body["id"], body["email"], body["expires_at"]
+    assert known_body == unknown_body == {"role": "coder"}
+    # Nobody was added; both received the same invitation email.
+    assert not Membership.objects.filter(
+        project=project, user__email__in=["known@example.org", "unknown@example.org"]
+    ).exists()
+    assert [m.to for m in mail.outbox] == [["known@example.org"], ["unknown@example.org"]]
+
+
+def test_an_invited_account_joins_when_it_accepts_on_the_invitation_page(
+    client_for, client, project, coordinator, django_capture_on_commit_callbacks
+):
+    known = UserFactory(email="known@example.org")
+    with django_capture_on_commit_callbacks(execute=True):
+        response = invite_by_api(client_for(coordinator), project, "known@example.org")
+    token = Invitation.objects.get(pk=response.json()["id"]).token
+    assert f"/invitations/{token}/" in mail.outbox[0].body
+
+    client.force_login(known)
+    assert client.post(f"/invitations/{token}/").status_code == 302
+
+    assert Membership.objects.get(project=project, user=known).role == "coder"
+
+
+def test_another_account_cannot_accept_an_invitation(
+    client_for, client, project, coordinator, outsider
+):
+    response = invite_by_api(client_for(coordinator), project, "known@example.org")
+    token = Invitation.objects.get(pk=response.json()["id"]).token
+
+    client.force_login(outsider)
+    refused = client.post(f"/invitations/{token}/")
+
+    assert refused.status_code == 403
+    assert not Membership.objects.filter(project=project, user=outsider).exists()
+
+
+def test_an_expired_invitation_page_is_not_found(client_for, client, project, coordinator):
+    response = invite_by_api(client_for(coordinator), project, "known@example.org")
+    invitation = Invitation.objects.get(pk=response.json()["id"])
+    Invitation.objects.filter(pk=invitation.pk).update(expires_at=timezone.now())
+
+    assert client.get(f"/invitations/{invitation.token}/").status_code == 404
 
 
 def test_adding_an_existing_member_again_is_a_409(client_for, project, coordinator):

@@ -276,10 +276,15 @@ PAGES = [
     manage(
         "projects:members",
         lambda w: f"/projects/{w.project}/members/",
-        lambda w: Membership.objects.filter(user__email="newcomer@example.org").exists(),
+        # Someone with an account is invited like anyone else, never added directly: the
+        # effect is "invited and not (yet) a member".
+        lambda w: (
+            Invitation.objects.filter(email="newcomer@example.org").exists()
+            and not Membership.objects.filter(user__email="newcomer@example.org").exists()
+        ),
         lambda w: f"/projects/{w.project}/members/",
         data=lambda w: {"email": "newcomer@example.org", "role": "coder"},
-        label="add someone with an account",
+        label="invite someone with an account",
     ),
     manage(
         "projects:members",

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from django.core import mail
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 
 from apps.codebooks.models import CodingSystem
 from apps.projects.errors import ConflictError, DomainError, ForbiddenError, NotFoundError
-from apps.projects.models import Invitation, Membership, Project, Role
+from apps.projects.models import INVITATION_VALID_DAYS, Invitation, Membership, Project, Role
 from apps.projects.services import (
     invitation_accept,
     invitation_create,
     invitation_get_open,
-    membership_add,
     membership_remove,
     membership_set_role,
     project_create,
@@ -76,47 +78,52 @@ def test_renaming_a_project_refuses_an_empty_name(project):
 # Memberships ---------------------------------------------------------------------------------
 
 
-def test_coordinator_can_add_a_coder(project, coordinator):
+def invite(project, email: str, role: str, by) -> Invitation:
+    return invitation_create(project=project, email=email, role=role, by=by, accept_url=ACCEPT_URL)
+
+
+def test_an_invited_coder_with_an_account_joins_only_on_accepting(project, coordinator):
     newcomer = UserFactory(email="new.coder@example.org")
 
-    membership = membership_add(project=project, user=newcomer, role=Role.CODER, by=coordinator)
+    invitation = invite(project, "new.coder@example.org", Role.CODER, coordinator)
 
+    assert not Membership.objects.filter(project=project, user=newcomer).exists()
+    membership = invitation_accept(token=invitation.token, user=newcomer)
     assert membership.role == Role.CODER
     assert membership_of(project, newcomer) == membership
 
 
-def test_only_a_lead_can_make_another_lead(project, lead, coordinator):
+def test_only_a_lead_can_invite_another_lead(project, lead, coordinator):
     newcomer = UserFactory(email="co.pi@example.org")
 
     with pytest.raises(ForbiddenError):
-        membership_add(project=project, user=newcomer, role=Role.LEAD, by=coordinator)
-    assert not Membership.objects.filter(user=newcomer).exists()
+        invite(project, "co.pi@example.org", Role.LEAD, coordinator)
+    assert not Invitation.objects.exists()
 
-    membership_add(project=project, user=newcomer, role=Role.LEAD, by=lead)
+    invitation = invite(project, "co.pi@example.org", Role.LEAD, lead)
+    invitation_accept(token=invitation.token, user=newcomer)
     assert membership_of(project, newcomer).role == Role.LEAD
 
 
 @pytest.mark.parametrize("role", ["coder_a", "trainer", "trainee", "viewer"])
-def test_members_who_do_not_run_the_study_cannot_add_members(project, cast, role):
-    newcomer = UserFactory(email="new.coder@example.org")
-
+def test_members_who_do_not_run_the_study_cannot_invite(project, cast, role):
     with pytest.raises(ForbiddenError):
-        membership_add(project=project, user=newcomer, role=Role.CODER, by=cast[role])
+        invite(project, "new.coder@example.org", Role.CODER, cast[role])
+
+    assert not Invitation.objects.exists()
 
 
-def test_adding_a_member_twice_is_a_conflict(project, lead, coder_a):
+def test_inviting_a_member_again_is_a_conflict_and_keeps_their_role(project, lead, coder_a):
     with pytest.raises(ConflictError) as caught:
-        membership_add(project=project, user=coder_a, role=Role.VIEWER, by=lead)
+        invite(project, "coder.a@example.org", Role.VIEWER, lead)
 
     assert "coder.a@example.org" in caught.value.message
     assert membership_of(project, coder_a).role == Role.CODER
 
 
 def test_an_unknown_role_is_refused(project, lead):
-    newcomer = UserFactory(email="new.coder@example.org")
-
     with pytest.raises(DomainError) as caught:
-        membership_add(project=project, user=newcomer, role="admin", by=lead)
+        invite(project, "new.coder@example.org", "admin", lead)
 
     assert "role" in caught.value.details
 
@@ -267,6 +274,53 @@ def test_an_invitation_is_only_for_the_address_it_was_sent_to(project, lead, out
 
     assert not Membership.objects.filter(project=project, user=outsider).exists()
     assert invitation_get_open(token=invitation.token) == invitation
+
+
+def test_inviting_creates_the_same_invitation_and_email_with_or_without_an_account(
+    project, lead, django_capture_on_commit_callbacks
+):
+    UserFactory(email="known@example.org", full_name="Karin Known")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        known = invite(project, "known@example.org", Role.CODER, lead)
+        unknown = invite(project, "unknown@example.org", Role.CODER, lead)
+
+    assert Membership.objects.filter(project=project).count() == 7  # the cast; nobody added
+    assert (known.accepted_at, unknown.accepted_at) == (None, None)
+    bodies = [message.body for message in mail.outbox]
+    assert bodies[0].replace(known.token, "TOKEN") == bodies[1].replace(unknown.token, "TOKEN")
+    assert "Karin" not in bodies[0]
+
+
+def test_inviting_again_replaces_the_open_invitation(project, lead):
+    first = invite(project, "new.coder@example.org", Role.CODER, lead)
+
+    second = invite(project, "New.Coder@example.org", Role.TRAINEE, lead)
+
+    assert list(Invitation.objects.values_list("pk", "role")) == [(second.pk, Role.TRAINEE)]
+    with pytest.raises(NotFoundError):
+        invitation_get_open(token=first.token)
+
+
+def test_an_invitation_expires_after_its_days(project, lead):
+    invitation = invite(project, "new.coder@example.org", Role.CODER, lead)
+    newcomer = UserFactory(email="new.coder@example.org")
+    lifetime = invitation.expires_at - invitation.created_at
+    assert abs(lifetime - timedelta(days=INVITATION_VALID_DAYS)) < timedelta(seconds=5)
+
+    # The days have passed.
+    Invitation.objects.filter(pk=invitation.pk).update(
+        expires_at=timezone.now() - timedelta(seconds=1)
+    )
+
+    with pytest.raises(NotFoundError) as caught:
+        invitation_accept(token=invitation.token, user=newcomer)
+    assert "expired" in caught.value.message
+    assert not Membership.objects.filter(project=project, user=newcomer).exists()
+    with pytest.raises(NotFoundError):
+        user_register_for_invitation(
+            token=invitation.token, full_name="Late", password="correct-horse-battery-staple"
+        )
 
 
 def test_an_unknown_token_is_not_found(db):

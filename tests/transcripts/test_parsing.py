@@ -22,6 +22,7 @@ from apps.transcripts.parsing import (
     FORMATS,
     MAX_MANIFEST_BYTES,
     MAX_TRANSCRIPT_BYTES,
+    MAX_TURNS,
     SPEAKER_ROLES,
     ImportIssue,
     ManifestRow,
@@ -33,7 +34,6 @@ from apps.transcripts.parsing import (
     parse_manifest,
     parse_seconds,
     parse_transcript,
-    readers,
 )
 from apps.transcripts.parsing.common import format_seconds, format_size
 
@@ -173,6 +173,45 @@ def test_bom_followed_by_invalid_bytes_is_refused_not_guessed():
         decode_bytes(codecs.BOM_UTF8 + b"T: caf\xe9", filename="f.txt")
 
     assert "byte-order mark" in caught.value.issues[0].message
+
+
+def test_utf8_file_with_one_bad_byte_is_refused_naming_the_line_not_read_as_windows_1252():
+    # Valid UTF-8 everywhere (é, “ ” and – are multibyte sequences) except line 2, where an
+    # editor left a lone 0xE9 (Windows-1252 é). Reading it all as Windows-1252 would turn
+    # every é on lines 1 and 3 into 'Ã©'.
+    content = "T: “Café” – déjà vu?\n".encode() + b"P: caf\xe9 noir\n" + "T: Ça va.\n".encode()
+
+    with pytest.raises(TranscriptImportError) as caught:
+        decode_bytes(content, filename="session.txt")
+
+    [issue] = caught.value.issues
+    assert (issue.file, issue.line) == ("session.txt", 2)
+    assert "not valid UTF-8 (byte 0xE9 at character 7)" in issue.message
+
+
+def test_utf8_file_with_bad_bytes_on_several_lines_names_each_line_once():
+    good = "T: déjà vu, “quoted”, naïve, Zoë, Ça va\n".encode()
+    content = good + b"P: \xff\xfe two bad\n" + good + b"T: one \x80\n" + good
+
+    with pytest.raises(TranscriptImportError) as caught:
+        parse(content)
+
+    assert [issue.line for issue in caught.value.issues] == [2, 4]
+
+
+def test_windows_1252_file_with_a_byte_pair_that_happens_to_be_utf8_still_reads_as_1252():
+    # 'daß…' in Windows-1252 is ... 0xDF 0x85, which is also valid UTF-8 (U+07C5); the file's
+    # other accented letters (é, à, ü) are not, so it is Windows-1252, not damaged UTF-8.
+    content = "T: daß…\nP: café, voilà, über\n".encode("cp1252")
+
+    text, encoding = decode_bytes(content, filename="f.txt")
+
+    assert (text, encoding) == ("T: daß…\nP: café, voilà, über\n", "cp1252")
+
+
+def test_ascii_file_with_a_single_accented_byte_reads_as_windows_1252():
+    # Nothing in the file is UTF-8 beyond ASCII, so one high byte is a Windows-1252 letter.
+    assert decode_bytes(b"T: caf\xe9\n", filename="f.txt") == ("T: café\n", "cp1252")
 
 
 @pytest.mark.parametrize(
@@ -693,12 +732,151 @@ def test_a_word_document_with_broken_xml_is_refused():
     assert issue.message == "the file is not a valid .docx Word document"
 
 
-def test_a_word_document_that_unpacks_too_large_is_refused_before_reading(monkeypatch):
-    monkeypatch.setattr(readers, "MAX_DOCX_UNPACKED_BYTES", 1024)
+def test_a_word_document_that_unpacks_too_large_is_refused_before_reading():
+    content = docx_bytes(["T: hi"])
+    expanded = sum(m.file_size for m in zipfile.ZipFile(io.BytesIO(content)).infolist())
 
-    [issue] = problems(docx_bytes(["T: hi"]), name="s.docx")
+    [issue] = problems(content, name="s.docx", max_docx_expanded_bytes=1024)
 
-    assert issue.message == "the file is not a valid .docx Word document: it unpacks to over 1 KB"
+    assert issue.message == (
+        f"the .docx unpacks to {format_size(expanded)}, over the 1 KB limit for Word "
+        "documents; save the transcript as plain text or split it"
+    )
+
+
+def expanding_docx(paragraph: bytes, count: int) -> bytes:
+    """A real .docx whose body is `paragraph` repeated: tiny zipped, large unpacked."""
+    source = zipfile.ZipFile(io.BytesIO(docx_bytes([])))
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for member in source.infolist():
+            body = source.read(member)
+            if member.filename == "word/document.xml":
+                head, _, tail = body.partition(b"<w:body>")
+                body = head + b"<w:body>" + paragraph * count + b"<w:sectPr/></w:body></w:document>"
+                assert tail  # the template has a body
+            archive.writestr(member.filename, body)
+    return buffer.getvalue()
+
+
+def test_a_small_docx_that_unpacks_past_the_limit_is_refused_before_it_is_read():
+    # Under 200 KB zipped, 57 MB unpacked (over the default 50 MB): the size is checked from
+    # the archive's directory, so no XML is parsed.
+    content = expanding_docx(b"<w:p/>", 9_500_000)
+    expanded = sum(m.file_size for m in zipfile.ZipFile(io.BytesIO(content)).infolist())
+    assert len(content) < 200 * 1024 < 50 * 1024 * 1024 < expanded
+
+    [issue] = problems(content, name="bomb.docx")
+
+    assert issue.file == "bomb.docx"
+    assert issue.message.startswith(f"the .docx unpacks to {format_size(expanded)}, over the 50 MB")
+
+
+def test_a_docx_of_a_million_turns_is_refused_at_the_turn_limit_without_reading_on():
+    content = expanding_docx(b"<w:p><w:r><w:t>T: x</w:t></w:r></w:p>", 1_200_000)
+
+    [issue] = problems(content, name="bomb.docx")
+
+    assert issue.line is None
+    assert issue.message.startswith(
+        f"the transcript has more than {MAX_TURNS:,} turns, the limit for one transcript"
+    )
+
+
+def test_a_docx_of_empty_paragraphs_is_refused_at_the_paragraph_limit():
+    # No turns at all, so only the paragraph count stops it (ten per allowed turn).
+    [issue] = problems(expanding_docx(b"<w:p/>", 40), name="blank.docx", max_turns=3)
+
+    assert issue.message == (
+        "the file has more than 30 paragraphs, the limit for one transcript; split it into "
+        "several sessions"
+    )
+
+
+def _patched_docx(patch) -> bytes:
+    """A one-turn .docx with word/document.xml's bytes changed by patch(content, info)."""
+    content = bytearray(docx_bytes(["T: hi"]))
+    info = zipfile.ZipFile(io.BytesIO(bytes(content))).getinfo("word/document.xml")
+    patch(content, info)
+    return bytes(content)
+
+
+def _corrupt_deflate(content: bytearray, info: zipfile.ZipInfo) -> None:
+    start = info.header_offset + 30 + len(info.filename) + len(info.extra)
+    for i in range(start + 10, start + 60):
+        content[i] ^= 0xFF
+
+
+def _mark_encrypted(content: bytearray, info: zipfile.ZipInfo) -> None:
+    # The general-purpose flag of the member's central directory entry, bit 0: encrypted.
+    entry = content.index(b"PK\x01\x02")
+    while content[entry + 46 : entry + 46 + len(info.filename)] != info.filename.encode():
+        entry = content.index(b"PK\x01\x02", entry + 4)
+    content[entry + 8] |= 1
+
+
+@pytest.mark.parametrize("patch", [_corrupt_deflate, _mark_encrypted])
+def test_a_docx_with_a_damaged_or_encrypted_document_part_is_refused(patch):
+    [issue] = problems(_patched_docx(patch), name="s.docx")
+
+    assert issue.message == "the file is not a valid .docx Word document"
+
+
+def test_a_docx_with_entities_in_its_xml_does_not_expand_them():
+    # A "billion laughs" document type declaration: entities must stay unexpanded.
+    source = zipfile.ZipFile(io.BytesIO(docx_bytes(["T: said &lol;"])))
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for member in source.infolist():
+            body = source.read(member)
+            if member.filename == "word/document.xml":
+                declaration = (
+                    b'<!DOCTYPE d [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;">]>'
+                )
+                body = body.replace(b"?>", b"?>" + declaration, 1).replace(b"&amp;lol;", b"&lol2;")
+            archive.writestr(member.filename, body)
+
+    [turn] = parse(buffer.getvalue(), name="s.docx").turns
+
+    assert turn.text == "said"
+
+
+def _n_turns(format: str, count: int) -> tuple[str, bytes]:
+    """A clean transcript of `count` timed turns in a format."""
+    if format == "text":
+        return "s.txt", "".join(f"[00:00:{i:02d}] T: turn {i}\n" for i in range(count)).encode()
+    if format == "vtt":
+        cues = "".join(
+            f"00:00:{i:02d}.000 --> 00:00:{i:02d}.500\n<v T>turn {i}\n\n" for i in range(count)
+        )
+        return "s.vtt", f"WEBVTT\n\n{cues}".encode()
+    if format == "srt":
+        return "s.srt", "".join(
+            f"{i + 1}\n00:00:{i:02d},000 --> 00:00:{i:02d},500\nT: turn {i}\n\n"
+            for i in range(count)
+        ).encode()
+    if format == "csv":
+        rows = "".join(f"T,turn {i},{i}\n" for i in range(count))
+        return "s.csv", f"speaker,text,start\n{rows}".encode()
+    return "s.docx", docx_bytes([f"[00:00:{i:02d}] T: turn {i}" for i in range(count)])
+
+
+@pytest.mark.parametrize("format", FORMATS)
+def test_the_turn_limit_applies_to_every_format(format):
+    name, at_limit = _n_turns(format, 5)
+    assert len(parse(at_limit, name=name, max_turns=5).turns) == 5
+
+    name, over = _n_turns(format, 6)
+    [issue] = problems(over, name=name, max_turns=5)
+
+    assert issue.file == name
+    assert issue.message.startswith("the transcript has more than 5 turns, the limit for one")
+
+
+def test_a_text_file_of_blank_lines_is_refused_at_the_line_limit():
+    [issue] = problems(b"T: hi\n" + b"\n" * 40, max_turns=3)
+
+    assert issue.message.startswith("the file has more than 30 lines, the limit for one transcript")
 
 
 # --- WebVTT -----------------------------------------------------------------------------------

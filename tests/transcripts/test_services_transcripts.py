@@ -258,6 +258,29 @@ def test_imports_into_one_project_do_not_see_another_projects_cases(project, lea
     assert Case.objects.filter(code="C-001").count() == 2
 
 
+def test_the_turn_limit_setting_refuses_a_transcript_one_turn_over(project, lead, settings):
+    settings.TRANSCRIPT_MAX_TURNS = 3
+    manifest = ("m.csv", manifest_csv("three.vtt,C-1,1", "four.vtt,C-2,1"))
+    files = [("three.vtt", timed_vtt(3)), ("four.vtt", timed_vtt(4))]
+
+    with pytest.raises(ImportFailed) as caught:
+        transcripts_import(project=project, files=files, manifest=manifest, by=lead)
+
+    [problem] = caught.value.details
+    assert problem["file"] == "four.vtt"
+    assert problem["message"].startswith("the transcript has more than 3 turns, the limit")
+    assert Transcript.objects.count() == 0
+
+
+def test_the_turn_limit_setting_applies_to_a_replacement_transcript(transcript, settings):
+    settings.TRANSCRIPT_MAX_TURNS = 3
+
+    with pytest.raises(ImportFailed) as caught:
+        transcript_replace(session=transcript.session, filename="new.vtt", content=timed_vtt(4))
+
+    assert "more than 3 turns" in caught.value.message
+
+
 # Preview batches -------------------------------------------------------------------------
 
 

@@ -10,11 +10,13 @@ from .common import (
     DEFAULT_SPEAKER_PREFIXES,
     MAX_MANIFEST_BYTES,
     MAX_TRANSCRIPT_BYTES,
+    MAX_TURNS,
     SPEAKER_ROLES,
     ImportIssue,
     SpeakerMap,
     TranscriptImportError,
     decode_bytes,
+    normalise_case_code,
     parse_seconds,
 )
 from .manifest import (
@@ -26,6 +28,7 @@ from .manifest import (
     ManifestRow,
     parse_manifest,
 )
+from .readers import MAX_DOCX_EXPANDED_BYTES
 from .transcript import FORMATS, detect_format, parse_transcript
 from .turns import ParsedTranscript, ParsedTurn
 
@@ -34,9 +37,11 @@ __all__ = [
     "AAI_ORGANISED_CLASSES",
     "DEFAULT_SPEAKER_PREFIXES",
     "FORMATS",
+    "MAX_DOCX_EXPANDED_BYTES",
     "MANIFEST_COLUMNS",
     "MAX_MANIFEST_BYTES",
     "MAX_TRANSCRIPT_BYTES",
+    "MAX_TURNS",
     "MODALITIES",
     "REQUIRED_MANIFEST_COLUMNS",
     "SPEAKER_ROLES",
@@ -48,6 +53,7 @@ __all__ = [
     "TranscriptImportError",
     "decode_bytes",
     "detect_format",
+    "normalise_case_code",
     "parse_manifest",
     "parse_seconds",
     "parse_transcript",

@@ -6,6 +6,7 @@ import codecs
 import csv
 import io
 import re
+import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
@@ -32,6 +33,9 @@ DEFAULT_SPEAKER_PREFIXES: dict[str, str] = {
 MAX_SPEAKER_LABEL_LENGTH = 60
 
 MAX_TRANSCRIPT_BYTES = 5 * 1024 * 1024
+# Turns in one transcript. A 50-minute session has a few hundred; the limit is generous for
+# the longest real session and keeps a crafted file from filling memory and the database.
+MAX_TURNS = 20_000
 MAX_MANIFEST_BYTES = 2 * 1024 * 1024
 
 # Error messages list at most this many issues; the exception still carries all of them.
@@ -145,7 +149,9 @@ def decode_bytes(content: bytes, *, filename: str) -> tuple[str, str]:
     """Decode an uploaded text file, returning (text with \\n newlines, encoding name).
 
     Order: a byte-order mark decides (UTF-8, UTF-16 LE/BE); otherwise strict UTF-8; otherwise
-    Windows-1252, the usual encoding of files saved by Word and Excel on Windows. Only when
+    Windows-1252, the usual encoding of files saved by Word and Excel on Windows, unless the
+    file is UTF-8 with a few damaged bytes (see _refuse_damaged_utf8), which is refused with
+    the lines that are not UTF-8 rather than misread as Windows-1252. Only when
     those fail, or give NUL characters (binary data, or UTF-16 without a byte-order mark), is
     charset-normalizer asked: it is slow and on short Western text it often guesses a wrong
     code page, so it never overrides a clean UTF-8 or Windows-1252 reading.
@@ -164,13 +170,20 @@ def decode_bytes(content: bytes, *, filename: str) -> tuple[str, str]:
                     "UTF-8",
                 ) from None
 
-    for codec in ("utf-8", "cp1252"):
-        try:
-            text = content.decode(codec)
-        except UnicodeDecodeError:
-            continue
+    try:
+        text = content.decode("utf-8")
+    except UnicodeDecodeError:
+        _refuse_damaged_utf8(content, filename=filename)
+    else:
         if "\x00" not in text:
-            return _normalise_newlines(text), codec
+            return _normalise_newlines(text), "utf-8"
+    try:
+        text = content.decode("cp1252")
+    except UnicodeDecodeError:
+        pass
+    else:
+        if "\x00" not in text:
+            return _normalise_newlines(text), "cp1252"
 
     best = charset_normalizer.from_bytes(content).best()
     if best is not None:
@@ -182,6 +195,52 @@ def decode_bytes(content: bytes, *, filename: str) -> tuple[str, str]:
         "could not read the file as text (it is not UTF-8, UTF-16 with a byte-order mark or "
         "Windows-1252, or it is not a text file); save it as UTF-8 text and import it again",
     )
+
+
+# Lines named in the error when a UTF-8 file has bad bytes.
+_BAD_UTF8_LINES_SHOWN = 20
+# After decoding with errors="surrogateescape", an invalid byte b is the character U+DC00+b.
+_ESCAPED_BYTE_RE = re.compile("[\udc80-\udcff]")
+_UTF8_NON_ASCII_RE = re.compile("[^\x00-\x7f\udc80-\udcff]")
+
+
+def _refuse_damaged_utf8(content: bytes, *, filename: str) -> None:
+    """Raise, naming each line that is not UTF-8, when the file is otherwise UTF-8.
+
+    Windows-1252 text read as UTF-8 fails at nearly every accented letter, because its
+    accented letters are single bytes followed by plain ASCII; it almost never contains a
+    valid UTF-8 multibyte sequence. A UTF-8 file damaged in a few places (a byte cut by an
+    editor, a pasted Windows-1252 word) is the reverse: many valid sequences, few bad bytes.
+    So the file counts as damaged UTF-8 when its valid non-ASCII characters are at least as
+    many as its invalid bytes. Reading such a file as Windows-1252 would silently turn every
+    'é' into 'Ã©'. NUL characters mean UTF-16 or binary data, left to the later readings.
+    """
+    text = content.decode("utf-8", errors="surrogateescape")
+    if "\x00" in text:
+        return
+    bad = len(_ESCAPED_BYTE_RE.findall(text))
+    if len(_UTF8_NON_ASCII_RE.findall(text)) < bad:
+        return
+    text = _normalise_newlines(text)
+    issues = IssueCollector(filename)
+    counter = LineCounter(text)
+    last_line = 0
+    for match in _ESCAPED_BYTE_RE.finditer(text):
+        number = counter.line_at(match.start())
+        if number == last_line:
+            continue
+        if len(issues.issues) == _BAD_UTF8_LINES_SHOWN:
+            issues.add(None, "more lines are not valid UTF-8 than are listed here")
+            break
+        last_line = number
+        column = match.start() - (text.rfind("\n", 0, match.start()) + 1) + 1
+        issues.add(
+            number,
+            f"the line is not valid UTF-8 (byte 0x{ord(match[0]) - 0xDC00:02X} at character "
+            f"{column}); the rest of the file is UTF-8, so this line was damaged or pasted "
+            "from another encoding: retype it or save the file again as UTF-8",
+        )
+    issues.raise_if_any()
 
 
 def sniff_text(content: bytes, limit: int = 4096) -> str:
@@ -307,6 +366,24 @@ class SpeakerMap:
             f"accepted speaker prefixes: {labels}, or the role words {', '.join(SPEAKER_ROLES)} "
             "(any case; a number may follow, as in P1)"
         )
+
+
+# --- case ids -------------------------------------------------------------------------------
+
+# Invisible characters that editors and copy-paste leave in ids: zero-width space, non-joiner
+# and joiner, word joiner, byte-order mark (zero-width no-break space) and soft hyphen.
+# NFKC keeps them, so they are removed after it.
+_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"))
+
+
+def normalise_case_code(code: str) -> str:
+    """Return a case id in its one stored form: NFKC, no invisible characters, trimmed.
+
+    NFKC folds look-alike forms (full-width 'Ｃ－１０１', ligatures, a no-break space) into
+    the plain characters, so 'C-101' and 'C-101' followed by a zero-width space are one
+    patient, not two. Letter case is kept: ids are stored as written.
+    """
+    return unicodedata.normalize("NFKC", code).translate(_INVISIBLE).strip()
 
 
 # --- CSV ------------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from .common import (
     check_header,
     check_size,
     decode_bytes,
+    normalise_case_code,
     normalise_header,
     read_csv,
 )
@@ -186,8 +187,9 @@ def _read_row(number: int, values: dict[str, str], issues: IssueCollector) -> Ma
     def problem(column: str, message: str) -> None:
         issues.add(number, f"{column}: {message}", column)
 
+    # The length limit applies to the id as stored.
+    values["case"] = case = normalise_case_code(values.get("case", ""))
     file = values.get("file", "")
-    case = values.get("case", "")
     if not file:
         problem("file", "the file name is required")
     if not case:

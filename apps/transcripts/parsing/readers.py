@@ -10,9 +10,10 @@ import html
 import io
 import re
 import zipfile
+import zlib
 from collections.abc import Iterable, Iterator
+from typing import IO
 
-import docx
 import srt
 from docx.oxml.ns import qn
 from lxml import etree
@@ -32,9 +33,16 @@ from .common import (
 )
 from .turns import ParsedTurn, speaker_role_or_issue, split_speaker
 
-# python-docx inflates every part of the archive; refuse archives that would inflate to more
-# than this (a "zip bomb" fits easily in the upload limit).
-MAX_DOCX_UNPACKED_BYTES = 100 * 1024 * 1024
+# A .docx is a zip archive; a few kilobytes can unpack to gigabytes of XML (a "zip bomb").
+MAX_DOCX_EXPANDED_BYTES = 50 * 1024 * 1024
+# The relationship that names the main document part, in transitional and strict OOXML.
+_OFFICE_DOCUMENT_TYPES = frozenset(
+    {
+        "http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument",
+        "http://purl.oclc.org/ooxml/officeDocument/relationships/officeDocument",
+    }
+)
+_PACKAGE_RELATIONSHIP = "{http://schemas.openxmlformats.org/package/2006/relationships}Relationship"
 
 _CSV_COLUMNS = ("speaker", "text", "start", "end")
 
@@ -45,12 +53,27 @@ _LEADING_TIME_RE = re.compile(
 )
 # WordprocessingML names, for reading paragraph text straight from the XML (see
 # _docx_paragraph_texts).
-_W_P, _W_R, _W_T, _W_TAB, _W_BR, _W_CR, _W_TYPE = (
-    qn(f"w:{name}") for name in ("p", "r", "t", "tab", "br", "cr", "type")
+_W_BODY, _W_P, _W_R, _W_T, _W_TAB, _W_BR, _W_CR, _W_TYPE, _W_TBL = (
+    qn(f"w:{name}") for name in ("body", "p", "r", "t", "tab", "br", "cr", "type", "tbl")
 )
-_NOT_BODY_TEXT = frozenset({qn("w:tbl"), qn("w:txbxContent")})
+_NOT_BODY_TEXT = frozenset({_W_TBL, qn("w:txbxContent")})
+_RUN_CONTENT = frozenset({_W_T, _W_TAB, _W_BR, _W_CR})
 # SRT and some VTT files carry display markup: <i>, <font ...>, and ASS overrides like {\an8}.
 _MARKUP_RE = re.compile(r"<[^>]*>|\{\\[^}]*\}")
+
+
+# What reading a damaged or crafted archive member raises: broken XML, a bad CRC or truncated
+# data, a corrupt deflate stream, an unsupported compression method, an encrypted member.
+_UNREADABLE_ARCHIVE = (
+    etree.XMLSyntaxError,
+    zipfile.BadZipFile,
+    EOFError,
+    zlib.error,
+    NotImplementedError,
+    RuntimeError,
+)
+# Entities are never expanded (a "billion laughs" document), nothing is fetched.
+_SAFE_XML = {"resolve_entities": False, "no_network": True, "load_dtd": False}
 
 
 # --- plain text and Word ----------------------------------------------------------------------
@@ -65,21 +88,53 @@ class _Draft:
         self.label, self.role, self.start, self.line = label, role, start, line
         self.parts = [text] if text else []
 
+    def turn(self, *, following: float | None) -> ParsedTurn:
+        """The finished turn, ending where the following turn starts."""
+        # A backwards next start is reported by check_turns; it must not become an end.
+        if self.start is not None and following is not None and following >= self.start:
+            end = following
+        else:
+            end = None
+        return ParsedTurn(
+            speaker_role=self.role,
+            speaker_label=self.label,
+            text="\n".join(self.parts),
+            start=self.start,
+            end=end,
+            line=self.line,
+        )
+
 
 def text_turns(
-    lines: Iterable[tuple[int, str]], speakers: SpeakerMap, issues: IssueCollector
-) -> list[ParsedTurn]:
-    """Read numbered lines of a text or Word transcript into turns.
+    lines: Iterable[tuple[int, str]],
+    speakers: SpeakerMap,
+    issues: IssueCollector,
+    *,
+    max_lines: int | None = None,
+    line_word: str = "lines",
+) -> Iterator[ParsedTurn]:
+    """Read numbered lines of a text or Word transcript into turns, yielded as they end.
 
     A turn starts at a line with a speaker prefix, optionally after a timestamp; lines without
-    a prefix continue the turn. A turn's end is the next turn's start.
+    a prefix continue the turn. A turn's end is the next turn's start. Reading stops, with an
+    issue, at a line numbered over `max_lines` (empty lines count: a file of nothing but
+    empty Word paragraphs holds no turns but can still cost seconds to read).
     """
-    drafts: list[_Draft] = []
+    # The turn being read; it is yielded when the next one starts, which gives its end.
+    draft: _Draft | None = None
+    seen_any = False
     # After a refused line (unknown speaker, bad time) its continuation lines are dropped
     # quietly rather than glued to the turn before it or reported once more.
     skipping = False
     reported_preamble = False
     for number, raw in lines:
+        if max_lines is not None and number > max_lines:
+            issues.add(
+                None,
+                f"the file has more than {max_lines:,} {line_word}, the limit for one "
+                "transcript; split it into several sessions",
+            )
+            return
         line = raw.strip()
         if not line:
             continue
@@ -100,9 +155,9 @@ def text_turns(
             skipping = True
             continue
         if speaker is None:
-            if drafts and not skipping:
-                drafts[-1].parts.append(line)
-            elif not drafts and not skipping and not reported_preamble:
+            if draft is not None and not skipping:
+                draft.parts.append(line)
+            elif not seen_any and not skipping and not reported_preamble:
                 issues.add(
                     number,
                     "text before the first speaker prefix; every turn must start with a "
@@ -126,107 +181,155 @@ def text_turns(
             skipping = True
             continue
         skipping = False
-        drafts.append(_Draft(label, role, start, number, text.strip()))
-
-    turns = []
-    for index, draft in enumerate(drafts):
-        following = drafts[index + 1].start if index + 1 < len(drafts) else None
-        # A backwards next start is reported by check_turns; it must not become an end.
-        if draft.start is not None and following is not None and following >= draft.start:
-            end = following
-        else:
-            end = None
-        turns.append(
-            ParsedTurn(
-                speaker_role=draft.role,
-                speaker_label=draft.label,
-                text="\n".join(draft.parts),
-                start=draft.start,
-                end=end,
-                line=draft.line,
-            )
-        )
-    return turns
+        if draft is not None:
+            yield draft.turn(following=start)
+        draft, seen_any = _Draft(label, role, start, number, text.strip()), True
+    if draft is not None:
+        yield draft.turn(following=None)
 
 
-def docx_turns(content: bytes, speakers: SpeakerMap, issues: IssueCollector) -> list[ParsedTurn]:
+def docx_turns(
+    content: bytes,
+    speakers: SpeakerMap,
+    issues: IssueCollector,
+    *,
+    max_expanded_bytes: int = MAX_DOCX_EXPANDED_BYTES,
+    max_paragraphs: int | None = None,
+) -> Iterator[ParsedTurn]:
     """Read a Word file's paragraphs like the lines of a text transcript.
 
     The line of a turn is its paragraph's number (empty paragraphs count). Soft line breaks
     split a paragraph into lines that share its number. Tables are not read.
+
+    The archive's unpacked size is checked against `max_expanded_bytes` before anything is
+    unpacked, and the main document is read as a stream, one paragraph at a time, never as
+    a whole tree: a few kilobytes of .docx can unpack to millions of paragraphs, and a
+    caller that stops taking turns (the turn limit) stops the reading there.
     """
     not_docx = "the file is not a valid .docx Word document"
     try:
-        with zipfile.ZipFile(io.BytesIO(content)) as archive:
-            unpacked = sum(member.file_size for member in archive.infolist())
+        archive = zipfile.ZipFile(io.BytesIO(content))
     except zipfile.BadZipFile:
         issues.add(None, f"{not_docx} (Word 97-2003 .doc files must be saved as .docx)")
-        return []
-    if unpacked > MAX_DOCX_UNPACKED_BYTES:
-        issues.add(None, f"{not_docx}: it unpacks to over {format_size(MAX_DOCX_UNPACKED_BYTES)}")
-        return []
-    try:
-        document = docx.Document(io.BytesIO(content))
-    except Exception:  # python-docx and lxml raise many kinds of error for broken files
-        issues.add(None, not_docx)
-        return []
-    lines = [
-        (number, part)
-        for number, text in enumerate(_docx_paragraph_texts(document.element.body), 1)
-        for part in text.split("\n")
-    ]
-    turns = text_turns(lines, speakers, issues)
-    if not turns and document.tables:
+        return
+    with archive:
+        # Declared sizes can be trusted as upper bounds: zipfile stops reading a member at its
+        # declared size (and refuses it if the data does not match).
+        expanded = sum(member.file_size for member in archive.infolist())
+        if expanded > max_expanded_bytes:
+            issues.add(
+                None,
+                f"the .docx unpacks to {format_size(expanded)}, over the "
+                f"{format_size(max_expanded_bytes)} limit for Word documents; save the "
+                "transcript as plain text or split it",
+            )
+            return
+        main = _main_document_part(archive)
+        if main is None:
+            issues.add(None, not_docx)
+            return
+        found_table = [False]
+        count = 0
+        try:
+            with archive.open(main) as stream:
+                paragraphs = _docx_paragraph_texts(stream, found_table)
+                lines = (
+                    (number, part)
+                    for number, text in enumerate(paragraphs, 1)
+                    for part in text.split("\n")
+                )
+                turns = text_turns(
+                    lines, speakers, issues, max_lines=max_paragraphs, line_word="paragraphs"
+                )
+                for turn in turns:
+                    count += 1
+                    yield turn
+        except _UNREADABLE_ARCHIVE:
+            issues.add(None, not_docx)
+            return
+    if not count and found_table[0]:
         issues.add(
             None,
             "tables are not read, and the document's paragraphs hold no turns; write one turn "
             "per paragraph ('T: ...') or save the table as CSV with columns speaker,text",
         )
-    return turns
 
 
-def _docx_paragraph_texts(body: etree._Element) -> list[str]:
-    """The text of each body paragraph, outside tables and text boxes, in document order.
+def _main_document_part(archive: zipfile.ZipFile) -> str | None:
+    """The archive name of the main document (usually word/document.xml), from _rels/.rels."""
+    try:
+        with archive.open("_rels/.rels") as stream:
+            for _event, relationship in etree.iterparse(
+                stream, tag=_PACKAGE_RELATIONSHIP, **_SAFE_XML
+            ):
+                if relationship.get("Type") in _OFFICE_DOCUMENT_TYPES:
+                    name = (relationship.get("Target") or "").lstrip("/")
+                    return name if name in archive.namelist() else None
+                relationship.clear()
+    except (KeyError, *_UNREADABLE_ARCHIVE):
+        return None
+    return None
+
+
+def _docx_paragraph_texts(stream: IO[bytes], found_table: list[bool]) -> Iterator[str]:
+    """Yield the text of each body paragraph, outside tables and text boxes, in order.
 
     Read from the XML rather than python-docx's Paragraph.text, which skips runs inside
     tracked insertions (w:ins) and content controls: a transcript corrected with track
     changes on would silently lose the corrections. Deleted text (w:delText) and field codes
-    are not w:t, so they stay out.
+    are not w:t, so they stay out. Each run and paragraph is dropped from memory once read.
+    Sets found_table[0] when the body holds a table.
     """
-    texts = []
-    for paragraph in body.iter(_W_P):
-        if _inside(paragraph, body, _NOT_BODY_TEXT):
+    in_body = False
+    excluded = 0  # open tables and text boxes around the current element
+    parts: list[str] | None = None  # the open body paragraph's text
+    for event, node in etree.iterparse(
+        stream, events=("start", "end"), remove_comments=True, remove_pis=True, **_SAFE_XML
+    ):
+        tag = node.tag
+        if event == "start":
+            if tag == _W_BODY:
+                in_body = True
+            elif tag in _NOT_BODY_TEXT:
+                excluded += 1
+                found_table[0] = found_table[0] or (in_body and tag == _W_TBL)
+            elif tag == _W_P and in_body and not excluded and parts is None:
+                parts = []
             continue
-        parts = []
-        for node in paragraph.iter(_W_T, _W_TAB, _W_BR, _W_CR):
+        if tag in _NOT_BODY_TEXT:
+            excluded -= 1
+        elif tag in _RUN_CONTENT:
             # Only run content counts (w:tab also defines tab stops in the paragraph's
-            # properties), and not the runs of a text box anchored in this paragraph.
-            if node.getparent().tag != _W_R or _inside(node, paragraph, _NOT_BODY_TEXT):
-                continue
-            if node.tag == _W_T:
-                parts.append(node.text or "")
-            elif node.tag == _W_TAB:
-                parts.append("\t")
-            elif node.tag == _W_CR or node.get(_W_TYPE) in (None, "textWrapping"):
-                parts.append("\n")  # page and column breaks are layout, not line breaks
-        texts.append("".join(parts))
-    return texts
-
-
-def _inside(node: etree._Element, stop: etree._Element, containers: frozenset[str]) -> bool:
-    """Whether an element lies inside one of the containers, looking up as far as stop."""
-    parent = node.getparent()
-    while parent is not None and parent is not stop:
-        if parent.tag in containers:
-            return True
-        parent = parent.getparent()
-    return False
+            # properties), and not the runs of a text box anchored in the paragraph.
+            if parts is not None and not excluded and node.getparent().tag == _W_R:
+                if tag == _W_T:
+                    parts.append(node.text or "")
+                elif tag == _W_TAB:
+                    parts.append("\t")
+                elif tag == _W_CR or node.get(_W_TYPE) in (None, "textWrapping"):
+                    parts.append("\n")  # page and column breaks are layout, not line breaks
+            continue
+        elif tag == _W_R:
+            node.clear(keep_tail=True)
+            continue
+        elif tag == _W_P:
+            if parts is not None and not excluded:
+                yield "".join(parts)
+                parts = None
+        elif tag == _W_BODY:
+            in_body = False
+        else:
+            continue
+        # A finished paragraph, table or text box: drop it and what came before it.
+        node.clear(keep_tail=True)
+        while node.getprevious() is not None:
+            del node.getparent()[0]
 
 
 # --- WebVTT -----------------------------------------------------------------------------------
 
 
-def vtt_turns(text: str, speakers: SpeakerMap, issues: IssueCollector) -> list[ParsedTurn]:
+def vtt_turns(text: str, speakers: SpeakerMap, issues: IssueCollector) -> Iterator[ParsedTurn]:
     """Read WebVTT cues, one turn per cue, speaker from a voice tag or a 'Label:' prefix.
 
     Blocks are split as webvtt-py splits them, and its timing pattern, timestamps and voice
@@ -234,7 +337,6 @@ def vtt_turns(text: str, speakers: SpeakerMap, issues: IssueCollector) -> list[P
     at the first bad time, drops text outside cues without a word, and builds objects that
     made it three times slower than this reader.
     """
-    turns = []
     for line, start, end, payload in _vtt_cues(text, issues):
         voice = Caption.VOICE_SPAN_PATTERN.match(payload[0]) if payload else None
         cue_text = html.unescape(" ".join(_clean_lines("\n".join(payload))))
@@ -255,8 +357,7 @@ def vtt_turns(text: str, speakers: SpeakerMap, issues: IssueCollector) -> list[P
             if role is None:
                 speaker_role_or_issue(label, speakers, issues, line)
         if role is not None:
-            turns.append(ParsedTurn(role, label, cue_text.strip(), start, end, line))
-    return turns
+            yield ParsedTurn(role, label, cue_text.strip(), start, end, line)
 
 
 def _vtt_cues(text: str, issues: IssueCollector) -> list[tuple[int, float, float, list[str]]]:
@@ -329,7 +430,7 @@ def _clean_lines(text: str) -> list[str]:
 # --- SRT --------------------------------------------------------------------------------------
 
 
-def srt_turns(text: str, speakers: SpeakerMap, issues: IssueCollector) -> list[ParsedTurn]:
+def srt_turns(text: str, speakers: SpeakerMap, issues: IssueCollector) -> Iterator[ParsedTurn]:
     """Read SubRip subtitles, one turn per subtitle, speaker from a 'Label:' prefix.
 
     Runs the srt package's own pattern once instead of calling srt.parse: parse stops at the
@@ -338,7 +439,6 @@ def srt_turns(text: str, speakers: SpeakerMap, issues: IssueCollector) -> list[P
     would refuse; here each such stretch is reported.
     """
     counter = LineCounter(text)
-    turns = []
     expected = 0
     for match in srt.SRT_REGEX.finditer(text):
         _report_unread_srt(text, expected, match.start(), counter, issues)
@@ -367,18 +467,15 @@ def srt_turns(text: str, speakers: SpeakerMap, issues: IssueCollector) -> list[P
         if role is None:
             speaker_role_or_issue(label, speakers, issues, number)
             continue
-        turns.append(
-            ParsedTurn(
-                role,
-                label,
-                words.strip(),
-                srt.srt_timestamp_to_timedelta(match[2]).total_seconds(),
-                srt.srt_timestamp_to_timedelta(match[3]).total_seconds(),
-                number,
-            )
+        yield ParsedTurn(
+            role,
+            label,
+            words.strip(),
+            srt.srt_timestamp_to_timedelta(match[2]).total_seconds(),
+            srt.srt_timestamp_to_timedelta(match[3]).total_seconds(),
+            number,
         )
     _report_unread_srt(text, expected, len(text), counter, issues)
-    return turns
 
 
 def _report_unread_srt(
@@ -400,17 +497,16 @@ def _report_unread_srt(
 # --- CSV --------------------------------------------------------------------------------------
 
 
-def csv_turns(text: str, speakers: SpeakerMap, issues: IssueCollector) -> list[ParsedTurn]:
+def csv_turns(text: str, speakers: SpeakerMap, issues: IssueCollector) -> Iterator[ParsedTurn]:
     """Read a CSV table with columns speaker, text and optionally start and end."""
     header_line, header, rows = read_csv(text, issues)
     columns = check_header(
         header_line, header, issues, allowed=_CSV_COLUMNS, required=("speaker", "text")
     )
     if columns is None:
-        return []
+        return
     position = {name: columns.index(name) for name in _CSV_COLUMNS if name in columns}
 
-    turns = []
     for number, cells in rows:
         if len(cells) > len(columns) and any(cell.strip() for cell in cells[len(columns) :]):
             issues.add(number, f"the row has {len(cells)} cells but the header has {len(columns)}")
@@ -436,14 +532,11 @@ def csv_turns(text: str, speakers: SpeakerMap, issues: IssueCollector) -> list[P
             issues.add(number, "the row has an end time but no start time", "start")
             role = None
         if role is not None:
-            turns.append(
-                ParsedTurn(
-                    role,
-                    label,
-                    values["text"],
-                    times["start"],
-                    times["end"],
-                    number,
-                )
+            yield ParsedTurn(
+                role,
+                label,
+                values["text"],
+                times["start"],
+                times["end"],
+                number,
             )
-    return turns

@@ -6,12 +6,14 @@ and line, so a user fixes a file in one round. See docs/transcript-formats.md.
 
 from __future__ import annotations
 
+import itertools
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import PurePath
 
 from .common import (
     MAX_TRANSCRIPT_BYTES,
+    MAX_TURNS,
     IssueCollector,
     SpeakerMap,
     TranscriptImportError,
@@ -21,10 +23,18 @@ from .common import (
     normalise_header,
     sniff_text,
 )
-from .readers import csv_turns, docx_turns, srt_turns, text_turns, vtt_turns
-from .turns import ParsedTranscript, check_turns
+from .readers import (
+    MAX_DOCX_EXPANDED_BYTES,
+    csv_turns,
+    docx_turns,
+    srt_turns,
+    text_turns,
+    vtt_turns,
+)
+from .turns import ParsedTranscript, ParsedTurn, check_turns
 
 FORMATS = ("text", "docx", "vtt", "srt", "csv")
+LINES_PER_TURN = 10
 
 _EXTENSIONS = {
     ".txt": "text",
@@ -98,12 +108,16 @@ def parse_transcript(
     format: str | None = None,
     speaker_prefixes: Mapping[str, str] | None = None,
     max_bytes: int = MAX_TRANSCRIPT_BYTES,
+    max_turns: int = MAX_TURNS,
+    max_docx_expanded_bytes: int = MAX_DOCX_EXPANDED_BYTES,
 ) -> ParsedTranscript:
     """Read a transcript file into turns, or raise TranscriptImportError with every problem.
 
     `format` overrides detection (ValueError if it is not one of FORMATS). `speaker_prefixes`
     (label -> role) replaces DEFAULT_SPEAKER_PREFIXES: pass {**DEFAULT_SPEAKER_PREFIXES, ...}
-    to extend it; a bad map is reported as a whole-file issue.
+    to extend it; a bad map is reported as a whole-file issue. A file of more than
+    `max_turns` turns is refused, whatever its format: reading stops at the first turn over.
+    A text or Word file is also refused past LINES_PER_TURN * max_turns lines (paragraphs).
     """
     try:
         speakers = SpeakerMap(speaker_prefixes)
@@ -118,20 +132,43 @@ def parse_transcript(
         issues.add(None, "the file is empty")
         issues.raise_if_any()
 
+    # Lines (Word paragraphs) of a text or Word transcript: a turn, a blank line and a few
+    # continuation lines each, with room to spare.
+    max_lines = LINES_PER_TURN * max_turns
+    reader: Iterator[ParsedTurn]
     if format == "docx":
         encoding = ""
-        turns = docx_turns(content, speakers, issues)
+        reader = docx_turns(
+            content,
+            speakers,
+            issues,
+            max_expanded_bytes=max_docx_expanded_bytes,
+            max_paragraphs=max_lines,
+        )
     else:
         text, encoding = decode_bytes(content, filename=filename)
         if format == "text":
-            turns = text_turns(enumerate(text.split("\n"), 1), speakers, issues)
+            reader = text_turns(
+                enumerate(text.split("\n"), 1), speakers, issues, max_lines=max_lines
+            )
         elif format == "vtt":
-            turns = vtt_turns(text, speakers, issues)
+            reader = vtt_turns(text, speakers, issues)
         elif format == "srt":
-            turns = srt_turns(text, speakers, issues)
+            reader = srt_turns(text, speakers, issues)
         else:
-            turns = csv_turns(text, speakers, issues)
+            reader = csv_turns(text, speakers, issues)
 
+    # The one turn limit for every format. The readers yield turns as they read, so a file
+    # far over the limit costs no more than the limit to refuse.
+    turns = list(itertools.islice(reader, max_turns + 1))
+    if len(turns) > max_turns:
+        reader.close()
+        raise fail(
+            filename,
+            f"the transcript has more than {max_turns:,} turns, the limit for one transcript "
+            f"(turn {max_turns + 1:,} starts on line {turns[-1].line:,}); split it into "
+            "several sessions",
+        )
     check_turns(turns, issues)
     issues.raise_if_any()
     return ParsedTranscript(file=filename, format=format, encoding=encoding, turns=turns)
