@@ -26,6 +26,14 @@ from tests.factories import CAST, LAB_CODEBOOK, UserFactory, manifest_csv, timed
 SMALL_TRANSCRIPT_NAME = "C-001-s01.vtt"
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _in_process_tasks_raise():
+    """A task run in-process raises its exception into the test instead of hiding it."""
+    from coding_platform.celery import app
+
+    app.conf.task_eager_propagates = True
+
+
 @pytest.fixture(autouse=True)
 def _fast_hashing_and_private_storage(settings, tmp_path):
     """Cheap password hashing, and uploads kept in a per-test directory."""
