@@ -142,7 +142,8 @@ def job_claim(
         job.attempts += 1
         job.started_at = now
         job.heartbeat_at = now
-        job.save(update_fields=["state", "attempts", "started_at", "heartbeat_at"])
+        job.send_error = ""  # it reached a worker, whatever an earlier send said
+        job.save(update_fields=["state", "attempts", "started_at", "heartbeat_at", "send_error"])
     return job
 
 
