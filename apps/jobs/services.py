@@ -18,6 +18,7 @@ from datetime import timedelta
 
 import redis.exceptions
 from celery import current_app
+from celery.utils.imports import symbol_by_name
 from django.apps import apps
 from django.conf import settings
 from django.db import InterfaceError, OperationalError, connection, transaction
@@ -88,7 +89,8 @@ def job_send(
     Never raises for an unreachable broker: the request that queued the job has committed
     and must still answer; the job is sent again by jobs_recover.
     """
-    task = current_app.tasks[model.job_task]
+    # Importing the task module registers the task with every Celery app, the current one too.
+    task = current_app.tasks[symbol_by_name(model.job_task).name]
     try:
         task.apply_async(args=[job_id], task_id=task_id, countdown=countdown)
     except BROKER_ERRORS as exc:

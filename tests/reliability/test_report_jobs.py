@@ -7,12 +7,10 @@ Django's `connection.execute_wrapper`, the documented hook for what the database
 
 from __future__ import annotations
 
-import socket
 from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
-from celery import Celery
 from django.db import IntegrityError, OperationalError, connection
 from django.urls import reverse
 from django.utils import timezone
@@ -54,26 +52,6 @@ def as_a_worker(in_process_tasks):
     default_app.conf.task_eager_propagates = False
     yield
     default_app.conf.task_eager_propagates = before
-
-
-def _closed_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-@pytest.fixture
-def broker_down():
-    """A real Celery app whose Redis broker is a closed port, current while the test runs."""
-    down = Celery("broker-down", set_as_current=False)
-    down.config_from_object("django.conf:settings", namespace="CELERY")
-    down.conf.broker_url = f"redis://127.0.0.1:{_closed_port()}/3"
-    down.conf.task_always_eager = False
-    down.autodiscover_tasks()
-    down.set_current()
-    yield down
-    default_app.set_current()
-    down.close()
 
 
 @contextmanager
