@@ -7,6 +7,7 @@ Django's `connection.execute_wrapper`, the documented hook for what the database
 
 from __future__ import annotations
 
+import time
 from contextlib import contextmanager
 from datetime import timedelta
 
@@ -17,7 +18,7 @@ from django.utils import timezone
 
 from apps.assignments.models import Assignment, State
 from apps.assignments.services import assignment_submit
-from apps.jobs.services import jobs_recover
+from apps.jobs.services import job_keepalive, jobs_recover
 from apps.reliability.models import ReliabilityReport, ReportState
 from apps.reliability.services import report_queue_after_submission, report_request
 from apps.reliability.tasks import report_compute_task
@@ -468,3 +469,27 @@ def test_the_page_does_not_poll_a_failed_report(client):
     assert "hx-trigger" not in page
     assert "IntegrityError: bad row" in page
     assert "it will not be retried" in page
+
+
+# Heartbeats while a step reports no progress -------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_running_job_keeps_beating_while_a_long_step_reports_no_progress(settings):
+    settings.JOBS_HEARTBEAT_SECONDS = 0.05
+    project, system, _lead, _ = make_project(2, CODERS)
+    long_ago = timezone.now() - timedelta(hours=1)
+    report = ReliabilityReport.objects.create(
+        project=project,
+        coding_system=system,
+        state=ReportState.RUNNING,
+        task_id="the-task",
+        heartbeat_at=long_ago,
+    )
+
+    with job_keepalive(model=ReliabilityReport, job_id=report.pk, task_id="the-task"):
+        time.sleep(0.5)  # a step with no progress callback, e.g. a large bootstrap
+
+    report.refresh_from_db()
+    assert timezone.now() - report.heartbeat_at < timedelta(seconds=1)
+    assert report.progress == 0
