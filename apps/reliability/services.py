@@ -17,8 +17,9 @@ from apps.jobs.services import job_claim, job_finish, job_heartbeat, job_keepali
 from apps.projects.errors import DomainError
 from apps.projects.models import Project
 from apps.reliability.compute import compute_results
-from apps.reliability.dataset import double_coded_transcripts, load_dataset, submitted_independent
+from apps.reliability.dataset import load_dataset
 from apps.reliability.models import ReliabilityReport, ReportState
+from apps.reliability.selectors import report_has_sessions
 
 logger = logging.getLogger(__name__)
 
@@ -79,16 +80,6 @@ def report_request(
     )
     job_queue(job=report)
     return report
-
-
-def report_has_sessions(
-    *, project_id: int, coding_system_id: int, filter: dict | None = None
-) -> bool:
-    """Whether a report would have any session: one coded by two or more coders, submitted."""
-    assignments = submitted_independent(
-        coding_system_id=coding_system_id, project_id=project_id, filter=filter or {}
-    )
-    return double_coded_transcripts(assignments).exists()
 
 
 def report_queue_after_submission(

@@ -185,6 +185,25 @@ def test_submitting_with_the_broker_down_succeeds_and_the_report_follows_after_r
     assert report.send_error == ""
 
 
+def test_a_training_submission_does_not_promise_a_reliability_report(
+    transcript, pacs, trainee, lead, client_for
+):
+    from apps.assignments.models import Purpose
+    from apps.assignments.services import assignment_create
+
+    training = assignment_create(
+        transcript=transcript, coding_system=pacs, coder=trainee, purpose=Purpose.TRAINING, by=lead
+    )
+    complete_pacs_coding(training)
+
+    response = client_for(trainee).post(
+        f"/api/assignments/{training.pk}/submit/", {}, format="json"
+    )
+
+    assert response.status_code == 200
+    assert response.json()["message"] == "Submitted: the coding is locked."
+
+
 def test_a_report_requested_while_the_broker_is_down_is_kept_with_the_error(
     broker_down, django_capture_on_commit_callbacks
 ):
