@@ -46,12 +46,18 @@ def job_status(job: BackgroundJob, *, now: datetime | None = None) -> JobStatus:
         if beat is not None and now - beat <= timedelta(seconds=stall):
             return JobStatus(True, f"Running ({job.progress}%).")
         since = f" since {_clock(beat)}" if beat else ""
+        if job.attempts >= settings.JOBS_MAX_ATTEMPTS:
+            then = f"It was started {job.attempts} times and will be marked failed."
+        else:
+            then = (
+                f"It is restarted automatically within {_minutes(recover + stall)} "
+                f"(attempt {job.attempts} of {settings.JOBS_MAX_ATTEMPTS} so far); "
+                "reload the page to follow it."
+            )
         return JobStatus(
             False,
             f"Not moving: no sign of its worker{since}, so the worker seems to have stopped. "
-            f"It is restarted automatically within {_minutes(recover + stall)} "
-            f"(attempt {job.attempts} of {settings.JOBS_MAX_ATTEMPTS} so far); "
-            "reload the page to follow it.",
+            + then,
         )
     # Queued.
     if job.sent_at is None and job.send_error:
