@@ -98,6 +98,7 @@ INSTALLED_APPS = [
     "apps.transcripts",
     "apps.assignments",
     "apps.annotations",
+    "apps.jobs",
     "apps.reliability",
     "apps.demo",
 ]
@@ -254,7 +255,9 @@ REDIS_URL = env_str("REDIS_URL")
 CELERY_BROKER_URL = REDIS_URL or "memory://localhost/"
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_ALWAYS_EAGER = not REDIS_URL
-CELERY_TASK_EAGER_PROPAGATES = False
+# In-process (eager) tasks keep a failing job's exception to the job row instead of failing
+# the request that queued it; tests/conftest.py turns propagation on so tests see them.
+CELERY_TASK_EAGER_PROPAGATES = env_bool("CELERY_TASK_EAGER_PROPAGATES", default=False)
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_ACKS_LATE = True
@@ -263,6 +266,15 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 600)
 CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 660)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Sending a task while the broker is down fails within about a second instead of holding the
+# request; the job row records the error and jobs_recover sends it again (docs/jobs.md).
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 2,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.5,
+}
 CELERY_TIMEZONE = TIME_ZONE
 
 CACHES = {
@@ -363,3 +375,15 @@ LOGGING = {
 
 # Reliability reports: submissions within this many seconds are folded into one report.
 RELIABILITY_DEBOUNCE_SECONDS = env_int("RELIABILITY_DEBOUNCE_SECONDS", 30)
+
+# Background jobs (docs/jobs.md): a running job whose heartbeat is older than
+# JOBS_STALL_SECONDS is restarted; a queued job not started JOBS_PICKUP_SECONDS after it was
+# due is sent again; jobs_recover runs every JOBS_RECOVER_EVERY_SECONDS (Celery beat) and at
+# worker start; a job started JOBS_MAX_ATTEMPTS times is failed.
+JOBS_HEARTBEAT_SECONDS = env_int("JOBS_HEARTBEAT_SECONDS", 30)
+JOBS_STALL_SECONDS = env_int("JOBS_STALL_SECONDS", 180)
+JOBS_PICKUP_SECONDS = env_int("JOBS_PICKUP_SECONDS", 180)
+JOBS_RECOVER_EVERY_SECONDS = env_int("JOBS_RECOVER_EVERY_SECONDS", 60)
+JOBS_MAX_ATTEMPTS = env_int("JOBS_MAX_ATTEMPTS", 5)
+if JOBS_HEARTBEAT_SECONDS >= JOBS_STALL_SECONDS:
+    raise ImproperlyConfigured("JOBS_HEARTBEAT_SECONDS must be shorter than JOBS_STALL_SECONDS")

@@ -70,6 +70,14 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
         )
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _in_process_tasks_raise():
+    """A task run in-process raises its exception into the test instead of hiding it."""
+    from coding_platform.celery import app
+
+    app.conf.task_eager_propagates = True
+
+
 @pytest.fixture(autouse=True)
 def _fast_hashing_and_private_storage(settings, tmp_path):
     """Cheap password hashing, and uploads kept in a per-test directory."""

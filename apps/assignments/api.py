@@ -4,10 +4,12 @@ Every coding read goes through `access_assignment`/`visible_assignments` (blindi
 write goes through a service that checks the revision the client last saw.
 """
 
+from django.contrib import messages
 from django.contrib.auth import get_user_model
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
+from rest_framework.authentication import SessionAuthentication
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -152,11 +154,10 @@ def _assignments(queryset):
     )
 
 
-def _assignment_data(assignment: Assignment) -> dict:
+def _assignment_data(assignment: Assignment, serializer=None) -> dict:
     """One assignment as the API shows it, with its release state read fresh."""
-    return AssignmentSerializer(
-        _assignments(Assignment.objects.filter(pk=assignment.pk)).get()
-    ).data
+    serializer = serializer or AssignmentSerializer
+    return serializer(_assignments(Assignment.objects.filter(pk=assignment.pk)).get()).data
 
 
 class AssignmentListView(APIView):
@@ -233,10 +234,30 @@ class AssignmentDetailView(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
+SUBMITTED = "Submitted: the coding is locked."
+# The same words whoever else has submitted (blinding), and whether or not the job queue is
+# reachable right now: a report queued during an outage is sent once it is back.
+REPORT_FOLLOWS = (
+    " The reliability report will follow: reports are computed in the background once two"
+    " coders have submitted a session."
+)
+
+
+class AssignmentSubmittedSerializer(AssignmentSerializer):
+    message = serializers.SerializerMethodField()
+
+    class Meta(AssignmentSerializer.Meta):
+        fields = [*AssignmentSerializer.Meta.fields, "message"]
+        read_only_fields = fields
+
+    def get_message(self, assignment) -> str:
+        return SUBMITTED + (REPORT_FOLLOWS if assignment.purpose == Purpose.INDEPENDENT else "")
+
+
 class AssignmentSubmitView(APIView):
     @extend_schema(
         request=RevisionSerializer,
-        responses=AssignmentSerializer,
+        responses=AssignmentSubmittedSerializer,
         summary="Submit: check completeness, then lock the coding",
     )
     def post(self, request, assignment_id: int):
@@ -248,7 +269,11 @@ class AssignmentSubmitView(APIView):
             by=request.user,
             base_revision=payload.validated_data.get("base_revision"),
         )
-        return Response(_assignment_data(submitted))
+        data = _assignment_data(submitted, AssignmentSubmittedSerializer)
+        if isinstance(request.successful_authenticator, SessionAuthentication):
+            # The coding page reloads after submitting and shows this message.
+            messages.success(request._request, data["message"])
+        return Response(data)
 
 
 class AssignmentReopenView(APIView):

@@ -80,10 +80,11 @@ def int_rows(queryset, n_columns: int) -> np.ndarray:
     return np.frombuffer(bytes(data), dtype=">i8").reshape(-1, n_columns).astype(np.int64)
 
 
-def _assignments(coding_system: CodingSystem, project_id: int, filter: dict):
+def submitted_independent(*, coding_system_id: int, project_id: int, filter: dict):
+    """The submitted independent assignments a report with this filter reads."""
     qs = Assignment.objects.filter(
         project_id=project_id,
-        coding_system=coding_system,
+        coding_system_id=coding_system_id,
         purpose=Purpose.INDEPENDENT,
         state=State.SUBMITTED,
     ).blind()
@@ -95,9 +96,26 @@ def _assignments(coding_system: CodingSystem, project_id: int, filter: dict):
         qs = qs.filter(transcript__session__date__gte=filter["date_from"])
     if filter.get("date_to"):
         qs = qs.filter(transcript__session__date__lte=filter["date_to"])
-    double = (
-        qs.values("transcript_id").annotate(n=Count("coder_id", distinct=True)).filter(n__gte=2)
+    return qs
+
+
+def double_coded_transcripts(assignments):
+    """Transcript ids (a values queryset) among these assignments coded by two or more coders.
+
+    Only these enter a report: without one, a report has no session to compute on.
+    """
+    return (
+        assignments.values("transcript_id")
+        .annotate(n=Count("coder_id", distinct=True))
+        .filter(n__gte=2)
     )
+
+
+def _assignments(coding_system: CodingSystem, project_id: int, filter: dict):
+    qs = submitted_independent(
+        coding_system_id=coding_system.pk, project_id=project_id, filter=filter
+    )
+    double = double_coded_transcripts(qs)
     return list(
         qs.filter(transcript_id__in=double.values("transcript_id")).values_list(
             "id",

@@ -5,14 +5,11 @@ from django.db import models
 from django.db.models import Q
 
 from apps.codebooks.models import CodingSystem
+from apps.jobs.models import BackgroundJob, JobState
 from apps.projects.models import Project
 
-
-class ReportState(models.TextChoices):
-    QUEUED = "queued", "Queued"
-    RUNNING = "running", "Running"
-    DONE = "done", "Done"
-    FAILED = "failed", "Failed"
+# A report's states are the states of every background job.
+ReportState = JobState
 
 
 class ReliabilityReportQuerySet(models.QuerySet):
@@ -20,12 +17,15 @@ class ReliabilityReportQuerySet(models.QuerySet):
         return self.filter(project=project)
 
 
-class ReliabilityReport(models.Model):
+class ReliabilityReport(BackgroundJob):
     """One computation of reliability over a project's submitted independent codings.
 
     Finished results never change: a new submission queues a fresh report, so a paper's
-    numbers stay reproducible from the stored filter and parameters.
+    numbers stay reproducible from the stored filter and parameters. State, attempts, error
+    and heartbeat are the columns every background job has (apps/jobs, docs/jobs.md).
     """
+
+    job_task = "apps.reliability.tasks.report_compute_task"
 
     project = models.ForeignKey(
         Project, on_delete=models.CASCADE, related_name="reliability_reports"
@@ -38,18 +38,12 @@ class ReliabilityReport(models.Model):
     # {"bootstrap": int, "seed": int, "confidence": 0.95, ...}
     parameters = models.JSONField(default=dict, blank=True)
     trigger = models.CharField(max_length=20, default="manual")
-    state = models.CharField(max_length=10, choices=ReportState.choices, default=ReportState.QUEUED)
-    progress = models.PositiveSmallIntegerField(default=0)
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
     timings = models.JSONField(default=dict, blank=True)
-    error = models.TextField(blank=True)
     results = models.JSONField(null=True, blank=True)
-    attempts = models.PositiveSmallIntegerField(default=0)
 
     objects = ReliabilityReportQuerySet.as_manager()
 

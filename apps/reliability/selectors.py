@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from apps.reliability.dataset import double_coded_transcripts, submitted_independent
 from apps.reliability.models import ReliabilityReport
 
 
@@ -13,3 +14,13 @@ def report_headlines(report: ReliabilityReport) -> dict:
     headline["n_sessions"] = report.results.get("n_sessions")
     headline["n_coders"] = report.results.get("n_coders")
     return headline
+
+
+def report_has_sessions(
+    *, project_id: int, coding_system_id: int, filter: dict | None = None
+) -> bool:
+    """Whether a report would have any session: one coded by two or more coders, submitted."""
+    assignments = submitted_independent(
+        coding_system_id=coding_system_id, project_id=project_id, filter=filter or {}
+    )
+    return double_coded_transcripts(assignments).exists()

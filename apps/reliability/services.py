@@ -1,21 +1,25 @@
-"""Writes for reliability reports: request, queue after submissions (debounced), compute."""
+"""Writes for reliability reports: request, queue after submissions (debounced), compute.
+
+A report is a background job row (apps/jobs): it is queued and sent on commit, claimed and
+heartbeated while computing, and finished or failed through the job services.
+"""
 
 from __future__ import annotations
 
 import logging
 import time
-import traceback
 
 from django.conf import settings
-from django.db import DatabaseError, InterfaceError, transaction
-from django.utils import timezone
+from django.db import transaction
 
 from apps.codebooks.models import CodingSystem
+from apps.jobs.services import job_claim, job_finish, job_heartbeat, job_keepalive, job_queue
 from apps.projects.errors import DomainError
 from apps.projects.models import Project
 from apps.reliability.compute import compute_results
 from apps.reliability.dataset import load_dataset
 from apps.reliability.models import ReliabilityReport, ReportState
+from apps.reliability.selectors import report_has_sessions
 
 logger = logging.getLogger(__name__)
 
@@ -66,7 +70,7 @@ def report_request(
     """Queue a report now, for a filter and parameters kept with it for reproducibility."""
     if coding_system.project_id != project.pk:
         raise DomainError("The coding system belongs to another project.")
-    report = ReliabilityReport.objects.create(
+    report = ReliabilityReport(
         project=project,
         coding_system=coding_system,
         filter=_clean_filter(filter or {}),
@@ -74,16 +78,19 @@ def report_request(
         requested_by=by,
         trigger="manual",
     )
-    _enqueue(report)
+    job_queue(job=report)
     return report
 
 
-def report_queue_after_submission(*, project_id: int, coding_system_id: int) -> ReliabilityReport:
+def report_queue_after_submission(
+    *, project_id: int, coding_system_id: int
+) -> ReliabilityReport | None:
     """Queue a fresh report after a submission, folding a burst of submissions into one.
 
     While a report triggered by submissions is still queued, later submissions join it
     instead of creating another; its task starts after the debounce delay and reads every
-    coding submitted by then.
+    coding submitted by then. Nothing is queued while no session has two coders' submitted
+    codings: such a report would be empty. Returns the report that will follow, if any.
     """
     with transaction.atomic():
         pending = (
@@ -98,83 +105,48 @@ def report_queue_after_submission(*, project_id: int, coding_system_id: int) -> 
         )
         if pending is not None:
             return pending
-        report = ReliabilityReport.objects.create(
+        if not report_has_sessions(project_id=project_id, coding_system_id=coding_system_id):
+            return None
+        report = ReliabilityReport(
             project_id=project_id,
             coding_system_id=coding_system_id,
             trigger="submission",
             parameters=default_parameters(),
         )
-        _enqueue(report, countdown=settings.RELIABILITY_DEBOUNCE_SECONDS)
+        job_queue(job=report, countdown=settings.RELIABILITY_DEBOUNCE_SECONDS)
         return report
 
 
-def _enqueue(report: ReliabilityReport, *, countdown: int = 0) -> None:
-    from apps.reliability.tasks import report_compute_task
-
-    transaction.on_commit(
-        lambda: report_compute_task.apply_async(args=[report.pk], countdown=countdown)
-    )
-
-
-def _set_progress(report_id: int, progress: int) -> None:
-    ReliabilityReport.objects.filter(pk=report_id, state=ReportState.RUNNING).update(
-        progress=progress
-    )
-
-
-def report_compute(*, report_id: int) -> ReliabilityReport | None:
+def report_compute(*, report_id: int, task_id: str | None = None) -> ReliabilityReport | None:
     """Compute a report; a finished report is never recomputed (its numbers stay fixed).
 
-    Running twice is safe: a report already done or failed is left alone, and one left
-    "running" by a worker that died is computed again from the same stored parameters.
+    Running twice is safe: a report already done or failed is left alone, a task that is
+    not the report's current one does nothing, and a report restarted after its worker died
+    is computed again from the same stored parameters. Errors propagate to the task, which
+    retries transient ones and records the others on the report (apps/jobs/tasks.py).
     """
-    with transaction.atomic():
-        report = (
-            ReliabilityReport.objects.select_for_update()
-            .filter(pk=report_id)
-            .select_related("coding_system")
-            .first()
-        )
-        if report is None or report.state in (ReportState.DONE, ReportState.FAILED):
-            return report
-        report.state = ReportState.RUNNING
-        report.started_at = timezone.now()
-        report.progress = 5
-        report.attempts += 1
-        report.save(update_fields=["state", "started_at", "progress", "attempts"])
+    report = job_claim(model=ReliabilityReport, job_id=report_id, task_id=task_id)
+    if report is None:
+        return ReliabilityReport.objects.filter(pk=report_id).first()
+    owner = report.task_id
+    job = {"model": ReliabilityReport, "job_id": report_id, "task_id": owner}
     started = time.perf_counter()
-    try:
+    with job_keepalive(**job):
+        job_heartbeat(**job, progress=5)
         dataset = load_dataset(
             coding_system=report.coding_system, project_id=report.project_id, filter=report.filter
         )
         loaded = time.perf_counter()
-        _set_progress(report_id, 40)
+        job_heartbeat(**job, progress=40)
         results = compute_results(
             dataset,
             parameters=report.parameters,
-            progress=lambda p: _set_progress(report_id, 40 + int(p * 55)),
+            progress=lambda p: job_heartbeat(**job, progress=40 + int(p * 55)),
         )
         computed = time.perf_counter()
-    except (DatabaseError, InterfaceError):
-        raise  # transient: the task retries, and the report is computed again
-    except Exception as exc:
-        # Data problems are not transient: record them for the user, do not retry.
-        logger.exception("Reliability report %s failed", report_id)
-        ReliabilityReport.objects.filter(pk=report_id).update(
-            state=ReportState.FAILED,
-            finished_at=timezone.now(),
-            error=f"{type(exc).__name__}: {exc}",
-            timings={"failed_after_seconds": round(time.perf_counter() - started, 3)},
-        )
-        if settings.DEBUG:
-            traceback.print_exc()
-        return ReliabilityReport.objects.get(pk=report_id)
-    ReliabilityReport.objects.filter(pk=report_id, state=ReportState.RUNNING).update(
-        state=ReportState.DONE,
-        progress=100,
-        finished_at=timezone.now(),
+    job_finish(
+        **job,
         results=results,
-        error="",
         timings={
             "load_seconds": round(loaded - started, 3),
             "compute_seconds": round(computed - loaded, 3),

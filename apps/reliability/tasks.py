@@ -5,21 +5,23 @@ from __future__ import annotations
 import logging
 
 from celery import shared_task
-from django.db import DatabaseError, InterfaceError
-from kombu.exceptions import OperationalError as BrokerError
+
+from apps.jobs.services import JobSuperseded
+from apps.jobs.tasks import JobTask
 
 logger = logging.getLogger(__name__)
 
 
-@shared_task(
-    bind=True,
-    acks_late=True,
-    autoretry_for=(DatabaseError, InterfaceError, BrokerError),
-    retry_backoff=True,
-    max_retries=5,
-)
+@shared_task(bind=True, base=JobTask, job_model="reliability.ReliabilityReport")
 def report_compute_task(self, report_id: int) -> None:
-    """Compute one reliability report; safe to run twice (a finished report is left alone)."""
+    """Compute one reliability report; safe to run twice (a finished report is left alone).
+
+    Database and broker connection errors are retried with backoff; any other error, or the
+    last failed retry, marks the report failed with its reason (JobTask.on_failure).
+    """
     from apps.reliability.services import report_compute
 
-    report_compute(report_id=report_id)
+    try:
+        report_compute(report_id=report_id, task_id=self.request.id)
+    except JobSuperseded:
+        logger.info("Reliability report %s was restarted elsewhere; this run stops", report_id)

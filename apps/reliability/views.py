@@ -3,9 +3,11 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from apps.codebooks.models import CodingSystem
+from apps.jobs.selectors import job_status
 from apps.projects.access import access_project_manage, access_reports, can_manage
 from apps.projects.errors import DomainError
 from apps.reliability import services
@@ -19,12 +21,16 @@ def _list_context(membership, form: ReportStartForm | None = None) -> dict:
     reports = list(
         ReliabilityReport.objects.filter(project_id=project_id).select_related("coding_system")[:50]
     )
+    now = timezone.now()
+    for report in reports:
+        report.job_status = job_status(report, now=now)
     return {
         "project": membership.project,
         "manages": can_manage(membership),
         "rows": [(r, report_headlines(r)) for r in reports],
         "systems": CodingSystem.objects.filter(project_id=project_id),
-        "polling": any(r.state in ("queued", "running") for r in reports),
+        # Poll only while some report moves; a stalled or failed one says why instead.
+        "polling": any(r.job_status.moving for r in reports),
         "form": form,
     }
 
@@ -48,6 +54,7 @@ def report_detail(request, project_id: int, report_id: int):
         from apps.projects.errors import NotFoundError
 
         raise NotFoundError()
+    report.job_status = job_status(report)
     context = {
         "project": membership.project,
         "manages": can_manage(membership),

@@ -93,13 +93,11 @@ def test_imported_rows_are_in_the_audit_history_under_the_importer(project, lead
     assert {h.history_user for h in history} == {lead}
 
 
-def test_imported_independent_codings_queue_reliability_reports(project, lead, good_csv):
+def test_imported_independent_codings_queue_reports_where_two_coders_coded(project, lead, good_csv):
     codings_import_csv(project=project, filename="codings.csv", content=good_csv, by=lead)
 
-    assert set(ReliabilityReport.objects.values_list("coding_system__key", flat=True)) == {
-        "pacs",
-        "3rs",
-    }
+    # PACS: coders A and B coded C-001 s1. 3RS: only coder A, so a report would be empty.
+    assert set(ReliabilityReport.objects.values_list("coding_system__key", flat=True)) == {"pacs"}
 
 
 def test_a_dry_run_checks_and_counts_but_writes_nothing(project, lead, good_csv):

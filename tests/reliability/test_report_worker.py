@@ -4,14 +4,7 @@ Run in CI's second pass (DATABASE_URL and REDIS_URL set). The worker is started 
 process against the test database, so what it reads is what the test committed.
 """
 
-import os
-import subprocess
-import sys
-import time
-from pathlib import Path
-
 import pytest
-from django.db import connection
 
 from apps.assignments.models import Assignment
 from apps.assignments.services import assignment_submit
@@ -23,74 +16,19 @@ from tests.reliability.report_fixtures import (
     make_project,
     reference_case,
 )
+from tests.reliability.worker import start_worker, stop_worker, wait_finished
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
-ROOT = Path(__file__).resolve().parents[2]
 CODERS = ["rater.one@example.org", "rater.two@example.org"]
 
 
 @pytest.fixture
-def celery_worker_process(django_db_setup, settings):
+def celery_worker_process(django_db_setup):
     """A real `celery worker` process reading the test database through REDIS_URL's broker."""
-    if connection.vendor != "postgresql" or not os.environ.get("REDIS_URL"):
-        pytest.fail(
-            "worker tests need PostgreSQL and Redis: set DATABASE_URL=postgres://... and "
-            "REDIS_URL=redis://... (as .ci/run does)"
-        )
-    db = connection.settings_dict
-    env = dict(os.environ)
-    env["DATABASE_URL"] = (
-        f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
-    )
-    env["RELIABILITY_DEBOUNCE_SECONDS"] = "0"
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "coding_platform",
-            "worker",
-            "--pool=solo",
-            "--loglevel=INFO",
-            "--without-heartbeat",
-            "--without-gossip",
-            "--without-mingle",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    from coding_platform.celery import app
-
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail("the Celery worker exited:\n" + process.stdout.read())
-        if app.control.ping(timeout=1.0):
-            break
-    else:
-        process.terminate()
-        pytest.fail("the Celery worker did not answer within 60 s")
+    process = start_worker()
     yield process
-    process.terminate()
-    try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        process.kill()
-
-
-def _wait_done(report_id: int, timeout: float = 90) -> ReliabilityReport:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        report = ReliabilityReport.objects.get(pk=report_id)
-        if report.state in (ReportState.DONE, ReportState.FAILED):
-            return report
-        time.sleep(0.3)
-    pytest.fail(f"report {report_id} still {report.state} after {timeout} s")
+    stop_worker(process)
 
 
 def _project_with_codings(settings):
@@ -118,7 +56,7 @@ def test_worker_computes_a_requested_report_against_postgresql(celery_worker_pro
     )
 
     report = report_request(project=project, coding_system=system, by=lead)
-    done = _wait_done(report.pk)
+    done = wait_finished(report.pk)
 
     assert done.state == ReportState.DONE, done.error
     kappa, tol = expected(case, "kappa")
@@ -139,7 +77,7 @@ def test_fifty_submissions_in_a_burst_give_one_report(celery_worker_process, set
 
     reports = ReliabilityReport.objects.filter(project=project, trigger="submission")
     assert reports.count() == 1
-    done = _wait_done(reports.get().pk)
+    done = wait_finished(reports.get().pk)
     assert done.state == ReportState.DONE, done.error
     # The report ran after the burst, so it saw all fifty submissions (25 complete pairs).
     assert done.results["n_sessions"] == 25

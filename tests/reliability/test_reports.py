@@ -6,6 +6,7 @@ from rest_framework.test import APIClient
 
 from apps.reliability.models import ReliabilityReport, ReportState
 from apps.reliability.services import report_compute, report_request
+from apps.reliability.tasks import report_compute_task
 from tests.reliability.report_fixtures import (
     classification_rows,
     expected,
@@ -133,11 +134,14 @@ def test_a_failing_report_records_its_error_for_the_user(monkeypatch):
         raise ValueError("the codings could not be read into arrays")
 
     monkeypatch.setattr("apps.reliability.services.compute_results", broken)
-    report_compute(report_id=report.pk)
+    # As a worker runs it: the exception stays in the task, whose on_failure records it.
+    result = report_compute_task.apply(args=[report.pk], task_id=report.task_id, throw=False)
+    assert isinstance(result.result, ValueError)
     report.refresh_from_db()
 
     assert report.state == ReportState.FAILED
     assert "could not be read" in report.error
+    assert report.attempts == 1  # a data error is not retried
 
 
 def test_reports_api_starts_lists_and_reads_reports_for_members_only():
