@@ -1,8 +1,9 @@
 """API for coding systems: list, read, import (YAML, JSON, REFI-QDA .qdc), export, delete."""
 
 from django.http import HttpResponse
+from django.utils.http import content_disposition_header
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
@@ -32,6 +33,17 @@ class CodingSystemImportSerializer(serializers.Serializer):
     )
     shipped = serializers.ChoiceField(
         choices=list(services.SHIPPED_FILES), required=False, help_text="Install a shipped one"
+    )
+
+
+EXPORT_FORMATS = {"yaml": "application/yaml", "json": "application/json", "qdc": "application/xml"}
+
+
+class ExportQuerySerializer(serializers.Serializer):
+    format = serializers.ChoiceField(
+        choices=list(EXPORT_FORMATS),
+        default="yaml",
+        help_text="YAML or JSON codebook file, or a REFI-QDA codebook (.qdc)",
     )
 
 
@@ -89,17 +101,21 @@ class CodingSystemDetailView(APIView):
 
 class CodingSystemExportView(APIView):
     @extend_schema(
-        parameters=[
-            OpenApiParameter("format", str, enum=["yaml", "json", "qdc"], default="yaml"),
-        ],
-        responses={(200, "application/octet-stream"): OpenApiTypes.BINARY},
+        parameters=[ExportQuerySerializer],
+        responses={
+            (200, content_type): OpenApiTypes.BINARY for content_type in EXPORT_FORMATS.values()
+        },
         summary="Export a coding system as YAML, JSON or REFI-QDA codebook (.qdc)",
     )
     def get(self, request, coding_system_id: int):
         system = access_coding_system(request.user, coding_system_id)
+        query = ExportQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
         content, content_type, filename = services.coding_system_export(
-            system=system, format=request.query_params.get("format", "yaml")
+            system=system, format=query.validated_data["format"]
         )
         response = HttpResponse(content, content_type=content_type)
-        response["Content-Disposition"] = f'attachment; filename="{filename}"'
+        # The file name carries the codebook's version, which is whatever the imported file
+        # said (quotes, CR/LF, non-ASCII): the helper quotes or percent-encodes it (RFC 6266).
+        response["Content-Disposition"] = content_disposition_header(True, filename)
         return response

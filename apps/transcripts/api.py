@@ -26,6 +26,7 @@ from apps.transcripts import imports, services
 from apps.transcripts.media import ranged_file_response
 from apps.transcripts.models import Case, Recording, Session, Transcript
 from apps.transcripts.selectors import transcript_detail
+from coding_platform.request_input import InputRejected, loads_bounded
 
 
 class CaseSerializer(serializers.ModelSerializer):
@@ -146,7 +147,11 @@ def _prefixes(raw: str | None) -> dict[str, str] | None:
     if not raw:
         return None
     try:
-        value = json.loads(raw)
+        value = loads_bounded(raw, field="speaker_prefixes")
+    except InputRejected as refusal:
+        raise DomainError(
+            f"speaker_prefixes: {refusal.message}", details={refusal.field: [refusal.message]}
+        ) from None
     except json.JSONDecodeError:
         value = None
     if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
@@ -310,7 +315,11 @@ class RecordingView(APIView):
     parser_classes = [MultiPartParser, FormParser]
 
     @extend_schema(
-        responses={(200, "audio/*"): OpenApiTypes.BINARY, (206, "audio/*"): OpenApiTypes.BINARY},
+        responses={
+            (status_code, media_type): OpenApiTypes.BINARY
+            for status_code in (200, 206)
+            for media_type in ("audio/*", "video/*")
+        },
         summary="Stream the session's recording (supports HTTP Range for seeking)",
     )
     def get(self, request, session_id: int):
