@@ -18,6 +18,8 @@ from collections.abc import Iterator
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
+from rest_framework import parsers
+from rest_framework.exceptions import ValidationError
 
 MAX_JSON_DEPTH = 32
 NUL = "\x00"
@@ -50,10 +52,11 @@ def loads_bounded(text: str | bytes, *, field: str) -> Any:
 def check_json_value(value: Any, *, field: str) -> None:
     """Raise InputRejected for a NUL in any string or key, or nesting past MAX_JSON_DEPTH."""
     # Iterative on purpose: the value may be as deep as the decoder allowed.
-    stack: list[tuple[Any, str, int]] = [(value, field, 0)]
+    # depth counts the arrays and objects around a value: 1 for the body's own.
+    stack: list[tuple[Any, str, int]] = [(value, field, 1)]
     while stack:
         current, path, depth = stack.pop()
-        if depth > MAX_JSON_DEPTH:
+        if isinstance(current, dict | list) and depth > MAX_JSON_DEPTH:
             raise InputRejected(field, f"JSON nested more than {MAX_JSON_DEPTH} levels.")
         if isinstance(current, str):
             if NUL in current:
@@ -129,3 +132,34 @@ def _bad_request(request: HttpRequest, refusal: InputRejected) -> HttpResponse:
             status=400,
         )
     return HttpResponseBadRequest(f"{field}: {refusal.message}", content_type="text/plain")
+
+
+def _check_form_fields(data) -> None:
+    for name, values in data.lists():
+        if NUL in name:
+            raise ValidationError({"body": [NUL_MESSAGE]})
+        if any(isinstance(value, str) and NUL in value for value in values):
+            raise ValidationError({name: [NUL_MESSAGE]})
+
+
+class FormParser(parsers.FormParser):
+    """DRF's form parser, refusing NUL in any field name or value with a 400 naming it."""
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        data = super().parse(stream, media_type, parser_context)
+        _check_form_fields(data)
+        return data
+
+
+class MultiPartParser(parsers.MultiPartParser):
+    """DRF's multipart parser, refusing NUL in any form field with a 400 naming it."""
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        parsed = super().parse(stream, media_type, parser_context)
+        _check_form_fields(parsed.data)
+        return parsed
+
+
+# JSON bodies are checked by the middleware before any parser runs.
+FORM_PARSERS = [MultiPartParser, FormParser]
+API_PARSERS = [parsers.JSONParser, FormParser, MultiPartParser]

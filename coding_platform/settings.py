@@ -219,6 +219,12 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "coding_platform.api_schema.PlatformAutoSchema",
+    # DRF's parsers, with NUL characters refused in form fields (coding_platform/request_input.py).
+    "DEFAULT_PARSER_CLASSES": [
+        "rest_framework.parsers.JSONParser",
+        "coding_platform.request_input.FormParser",
+        "coding_platform.request_input.MultiPartParser",
+    ],
     "EXCEPTION_HANDLER": "coding_platform.api_errors.exception_handler",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 100,

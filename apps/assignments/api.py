@@ -8,7 +8,6 @@ from django.contrib.auth import get_user_model
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -28,6 +27,7 @@ from apps.projects.access import (
 )
 from apps.projects.errors import DomainError, NotFoundError
 from coding_platform.api_fields import CountField, IdField, ScoreField
+from coding_platform.request_input import API_PARSERS
 
 User = get_user_model()
 
@@ -411,7 +411,7 @@ class CodingImportSerializer(serializers.Serializer):
 
 
 class CodingImportView(APIView):
-    parser_classes = [MultiPartParser, FormParser, JSONParser]
+    parser_classes = API_PARSERS
 
     @extend_schema(
         request={"multipart/form-data": CodingImportSerializer},

@@ -5,7 +5,6 @@ import json
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
-from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -26,7 +25,7 @@ from apps.transcripts import imports, services
 from apps.transcripts.media import ranged_file_response
 from apps.transcripts.models import Case, Recording, Session, Transcript
 from apps.transcripts.selectors import transcript_detail
-from coding_platform.request_input import InputRejected, loads_bounded
+from coding_platform.request_input import FORM_PARSERS, InputRejected, loads_bounded
 
 
 class CaseSerializer(serializers.ModelSerializer):
@@ -253,7 +252,7 @@ class TranscriptListView(APIView):
 
 
 class TranscriptImportView(APIView):
-    parser_classes = [MultiPartParser, FormParser]
+    parser_classes = FORM_PARSERS
 
     @extend_schema(
         request={"multipart/form-data": TranscriptImportSerializer},
@@ -289,7 +288,7 @@ class TranscriptDetailView(APIView):
 
 
 class SessionTranscriptView(APIView):
-    parser_classes = [MultiPartParser, FormParser]
+    parser_classes = FORM_PARSERS
 
     @extend_schema(
         request={"multipart/form-data": TranscriptUploadSerializer},
@@ -312,7 +311,7 @@ class SessionTranscriptView(APIView):
 
 
 class RecordingView(APIView):
-    parser_classes = [MultiPartParser, FormParser]
+    parser_classes = FORM_PARSERS
 
     @extend_schema(
         responses={
