@@ -269,3 +269,15 @@ def test_a_recording_whose_file_is_missing_is_a_404_for_range_requests_too(
     )
 
     assert_error(response, 404, "not_found")
+
+
+def test_a_recording_with_a_content_type_too_long_to_store_is_a_400_naming_the_file(
+    client_for, lead, transcript
+):
+    response = client_for(lead).put(
+        f"/api/sessions/{transcript.session_id}/recording/",
+        {"file": SimpleUploadedFile("s.wav", wav_bytes(), content_type="audio/" + "x" * 300)},
+        format="multipart",
+    )
+
+    assert_error(response, 400, "invalid", "file")

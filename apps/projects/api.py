@@ -60,7 +60,7 @@ class MemberRoleSerializer(serializers.Serializer):
 
 
 class InvitationSerializer(serializers.Serializer):
-    email = serializers.EmailField()
+    email = serializers.EmailField(max_length=254)  # the invitation's email column
     role = serializers.ChoiceField(choices=Role.choices)
     id = serializers.IntegerField(read_only=True)
 
