@@ -36,12 +36,14 @@ class CodingSystemImportSerializer(serializers.Serializer):
     )
 
 
-EXPORT_FORMATS = {"yaml": "application/yaml", "json": "application/json", "qdc": "application/xml"}
+EXPORT_FORMATS = ("yaml", "json", "qdc")
 
 
 class ExportQuerySerializer(serializers.Serializer):
+    """Documents the export's query; coding_system_export refuses an unknown format (400)."""
+
     format = serializers.ChoiceField(
-        choices=list(EXPORT_FORMATS),
+        choices=EXPORT_FORMATS,
         default="yaml",
         help_text="YAML or JSON codebook file, or a REFI-QDA codebook (.qdc)",
     )
