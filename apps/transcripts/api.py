@@ -3,7 +3,7 @@
 import json
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -314,10 +314,22 @@ class RecordingView(APIView):
     parser_classes = FORM_PARSERS
 
     @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "Range",
+                str,
+                location=OpenApiParameter.HEADER,
+                required=False,
+                description="One byte range, e.g. bytes=0-1023 (answered with 206)",
+            )
+        ],
         responses={
-            (status_code, media_type): OpenApiTypes.BINARY
-            for status_code in (200, 206)
-            for media_type in ("audio/*", "video/*")
+            **{
+                (status_code, media_type): OpenApiTypes.BINARY
+                for status_code in (200, 206)
+                for media_type in ("audio/*", "video/*")
+            },
+            416: OpenApiResponse(description="The range lies outside the file (no body)"),
         },
         summary="Stream the session's recording (supports HTTP Range for seeking)",
     )
