@@ -8,9 +8,10 @@ from apps.codebooks import api as codebooks
 from apps.projects import api as projects
 from apps.reliability import api as reliability
 from apps.transcripts import api as transcripts
+from coding_platform import converters  # noqa: F401  (registers <id:...>)
 
-P = "projects/<int:project_id>/"
-A = "assignments/<int:assignment_id>/"
+P = "projects/<id:project_id>/"
+A = "assignments/<id:assignment_id>/"
 
 urlpatterns = [
     path("auth/token/", accounts.TokenObtainView.as_view(), name="api-token"),
@@ -22,7 +23,7 @@ urlpatterns = [
     path(P, projects.ProjectDetailView.as_view(), name="api-project"),
     path(P + "members/", projects.MemberListView.as_view(), name="api-members"),
     path(
-        P + "members/<int:membership_id>/",
+        P + "members/<id:membership_id>/",
         projects.MemberDetailView.as_view(),
         name="api-member",
     ),
@@ -36,26 +37,26 @@ urlpatterns = [
         P + "coding-systems/", codebooks.CodingSystemListView.as_view(), name="api-coding-systems"
     ),
     path(
-        "coding-systems/<int:coding_system_id>/",
+        "coding-systems/<id:coding_system_id>/",
         codebooks.CodingSystemDetailView.as_view(),
         name="api-coding-system",
     ),
     path(
-        "coding-systems/<int:coding_system_id>/export/",
+        "coding-systems/<id:coding_system_id>/export/",
         codebooks.CodingSystemExportView.as_view(),
         name="api-coding-system-export",
     ),
     path(P + "cases/", transcripts.CaseListView.as_view(), name="api-cases"),
-    path("cases/<int:case_id>/", transcripts.CaseDetailView.as_view(), name="api-case"),
+    path("cases/<id:case_id>/", transcripts.CaseDetailView.as_view(), name="api-case"),
     path(P + "sessions/", transcripts.SessionListView.as_view(), name="api-sessions"),
-    path("sessions/<int:session_id>/", transcripts.SessionDetailView.as_view(), name="api-session"),
+    path("sessions/<id:session_id>/", transcripts.SessionDetailView.as_view(), name="api-session"),
     path(
-        "sessions/<int:session_id>/transcript/",
+        "sessions/<id:session_id>/transcript/",
         transcripts.SessionTranscriptView.as_view(),
         name="api-session-transcript",
     ),
     path(
-        "sessions/<int:session_id>/recording/",
+        "sessions/<id:session_id>/recording/",
         transcripts.RecordingView.as_view(),
         name="api-recording",
     ),
@@ -66,7 +67,7 @@ urlpatterns = [
         name="api-transcripts-import",
     ),
     path(
-        "transcripts/<int:transcript_id>/",
+        "transcripts/<id:transcript_id>/",
         transcripts.TranscriptDetailView.as_view(),
         name="api-transcript",
     ),
@@ -75,7 +76,7 @@ urlpatterns = [
     path(P + "codings/import/", assignments.CodingImportView.as_view(), name="api-codings-import"),
     path(P + "reliability-reports/", reliability.ReportListView.as_view(), name="api-reports"),
     path(
-        "reliability-reports/<int:report_id>/",
+        "reliability-reports/<id:report_id>/",
         reliability.ReportDetailView.as_view(),
         name="api-report",
     ),
@@ -86,7 +87,7 @@ urlpatterns = [
     path(A + "coding/", assignments.CodingView.as_view(), name="api-coding"),
     path(A + "markers/", assignments.MarkerApplicationListView.as_view(), name="api-markers"),
     path(
-        A + "markers/<int:application_id>/",
+        A + "markers/<id:application_id>/",
         assignments.MarkerApplicationDetailView.as_view(),
         name="api-marker",
     ),

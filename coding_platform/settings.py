@@ -108,6 +108,7 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "coding_platform.no_store.NoStoreMiddleware",
     "csp.middleware.CSPMiddleware",
+    "coding_platform.request_input.RequestInputGuardMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -291,7 +292,13 @@ REST_FRAMEWORK = {
         "apps.accounts.authentication.ApiTokenAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "coding_platform.api_schema.PlatformAutoSchema",
+    # DRF's parsers, with NUL characters refused in form fields (coding_platform/request_input.py).
+    "DEFAULT_PARSER_CLASSES": [
+        "rest_framework.parsers.JSONParser",
+        "coding_platform.request_input.FormParser",
+        "coding_platform.request_input.MultiPartParser",
+    ],
     "EXCEPTION_HANDLER": "coding_platform.api_errors.exception_handler",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 100,
@@ -312,6 +319,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # <id:...> path parameters (coding_platform/converters.py) are bigint-sized integers.
+    "PATH_CONVERTER_OVERRIDES": {
+        "id": {"type": "integer", "minimum": 0, "maximum": 999_999_999_999_999_999}
+    },
     "ENUM_NAME_OVERRIDES": {
         "AssignmentStateEnum": "apps.assignments.models.State",
         "ReportStateEnum": "apps.reliability.models.ReportState",

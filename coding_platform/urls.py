@@ -22,3 +22,9 @@ urlpatterns = [
     path("", include("apps.annotations.urls")),
     path("", include("apps.reliability.urls")),
 ]
+
+# Under /api/ these answer with the API's JSON error shape; elsewhere with Django's pages.
+handler400 = "coding_platform.api_errors.bad_request"
+handler403 = "coding_platform.api_errors.permission_denied"
+handler404 = "coding_platform.api_errors.page_not_found"
+handler500 = "coding_platform.api_errors.server_error"

@@ -95,3 +95,80 @@ def test_the_docs_page_assets_are_served_by_the_platform(client_for, db):
     body = b"".join(response.streaming_content) if response.streaming else response.content
     response.close()
     assert len(body) > 1000
+
+
+def operations(schema):
+    for path, methods in schema["paths"].items():
+        for method, operation in methods.items():
+            yield path, method, operation
+
+
+ERROR_REF = "#/components/schemas/Error"
+
+
+def error_ref(operation, status: str) -> str | None:
+    response = operation["responses"].get(status)
+    if response is None:
+        return None
+    return response["content"]["application/json"]["schema"]["$ref"]
+
+
+def test_every_operation_documents_400_and_500_with_the_error_shape(schema):
+    for path, method, operation in operations(schema):
+        for status in ("400", "500"):
+            assert error_ref(operation, status) == ERROR_REF, (method, path, status)
+    error = schema["components"]["schemas"]["ErrorDetail"]
+    assert set(error["properties"]) == {"code", "message", "details"}
+
+
+def test_operations_on_an_object_document_404_and_members_only_ones_403(schema):
+    for path, method, operation in operations(schema):
+        if "{" in path:
+            assert error_ref(operation, "404") == ERROR_REF, (method, path)
+        if path != "/api/auth/token/":
+            assert error_ref(operation, "403") == ERROR_REF, (method, path)
+    login = schema["paths"]["/api/auth/token/"]["post"]["responses"]
+    assert "403" not in login and "409" not in login
+
+
+def test_writes_document_409_conflict_and_reads_do_not(schema):
+    for path, method, operation in operations(schema):
+        if path == "/api/auth/token/":
+            continue
+        documented = error_ref(operation, "409") == ERROR_REF
+        assert documented == (method in {"post", "put", "patch", "delete"}), (method, path)
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/me/assignments/",
+        "/api/assignments/{assignment_id}/history/",
+        "/api/projects/",
+        "/api/projects/{project_id}/assignments/",
+    ],
+)
+def test_endpoints_that_answer_lists_are_documented_as_arrays(schema, path):
+    content = schema["paths"][path]["get"]["responses"]["200"]["content"]["application/json"]
+
+    assert content["schema"]["type"] == "array"
+
+
+def test_business_actions_document_the_status_they_answer(schema):
+    paths = schema["paths"]
+
+    assert "200" in paths["/api/assignments/{assignment_id}/submit/"]["post"]["responses"]
+    assert "201" not in paths["/api/assignments/{assignment_id}/submit/"]["post"]["responses"]
+    assert "200" in paths["/api/assignments/{assignment_id}/reopen/"]["post"]["responses"]
+    released = paths["/api/projects/{project_id}/releases/"]["post"]["responses"]["200"]
+    assert released["content"]["application/json"]["schema"]["$ref"].endswith("/Released")
+
+
+def test_ids_in_paths_are_bounded_integers(schema):
+    parameter = next(
+        p
+        for p in schema["paths"]["/api/sessions/{session_id}/"]["get"]["parameters"]
+        if p["name"] == "session_id"
+    )
+
+    assert parameter["schema"] == {"type": "integer", "minimum": 0, "maximum": 10**18 - 1}

@@ -42,6 +42,7 @@ class TokenObtainView(APIView):
 
     authentication_classes: list = []
     permission_classes = [AllowAny]
+    locks_out_failed_logins = True  # django-axes answers 429 (documented in the schema)
 
     @extend_schema(request=TokenRequestSerializer, responses={200: IssuedTokenSerializer})
     def post(self, request):

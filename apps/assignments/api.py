@@ -7,10 +7,9 @@ write goes through a service that checks the revision the client last saw.
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.authentication import SessionAuthentication
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -29,6 +28,8 @@ from apps.projects.access import (
     visible_assignments,
 )
 from apps.projects.errors import DomainError, NotFoundError
+from coding_platform.api_fields import CountField, IdField, ScoreField
+from coding_platform.request_input import API_PARSERS
 
 User = get_user_model()
 
@@ -68,15 +69,15 @@ class AssignmentSerializer(serializers.ModelSerializer):
 
 
 class AssignmentCreateSerializer(serializers.Serializer):
-    transcript = serializers.IntegerField()
-    coding_system = serializers.IntegerField()
+    transcript = IdField()
+    coding_system = IdField()
     coder = serializers.EmailField(help_text="The coder's email address")
     purpose = serializers.ChoiceField(choices=Purpose.choices, default=Purpose.INDEPENDENT)
     due_date = serializers.DateField(required=False, allow_null=True)
 
 
 class RevisionSerializer(serializers.Serializer):
-    base_revision = serializers.IntegerField(
+    base_revision = CountField(
         required=False,
         allow_null=True,
         help_text="The coding's revision the client last saw; a stale one gets 409 conflict.",
@@ -84,12 +85,12 @@ class RevisionSerializer(serializers.Serializer):
 
 
 class MarkerApplySerializer(RevisionSerializer):
-    marker = serializers.IntegerField()
-    turn = serializers.IntegerField(required=False, allow_null=True)
-    segment = serializers.IntegerField(required=False, allow_null=True)
-    value = serializers.IntegerField(required=False, allow_null=True)
-    span_start = serializers.IntegerField(required=False, allow_null=True, min_value=0)
-    span_end = serializers.IntegerField(required=False, allow_null=True, min_value=0)
+    marker = IdField()
+    turn = IdField(required=False, allow_null=True)
+    segment = IdField(required=False, allow_null=True)
+    value = ScoreField(required=False, allow_null=True)
+    span_start = CountField(required=False, allow_null=True)
+    span_end = CountField(required=False, allow_null=True)
     note = serializers.CharField(
         required=False,
         allow_blank=True,
@@ -100,14 +101,14 @@ class MarkerApplySerializer(RevisionSerializer):
 
 
 class RatingSetSerializer(RevisionSerializer):
-    item = serializers.IntegerField()
-    segment = serializers.IntegerField(required=False, allow_null=True)
-    value = serializers.IntegerField(allow_null=True, help_text="null clears the rating")
+    item = IdField()
+    segment = IdField(required=False, allow_null=True)
+    value = ScoreField(allow_null=True, help_text="null clears the rating")
 
 
 class ClassificationSetSerializer(RevisionSerializer):
-    classification = serializers.IntegerField()
-    category = serializers.IntegerField(allow_null=True, help_text="null clears the choice")
+    classification = IdField()
+    category = IdField(allow_null=True, help_text="null clears the choice")
 
 
 class NotesSerializer(RevisionSerializer):
@@ -115,8 +116,53 @@ class NotesSerializer(RevisionSerializer):
 
 
 class ReleaseSerializer(serializers.Serializer):
-    transcript = serializers.IntegerField()
-    coding_system = serializers.IntegerField()
+    transcript = IdField()
+    coding_system = IdField()
+
+
+class AssignmentFilterSerializer(serializers.Serializer):
+    transcript = IdField(required=False)
+    coder = IdField(required=False)
+    state = serializers.ChoiceField(choices=State.choices, required=False)
+
+
+class RevisionQuerySerializer(serializers.Serializer):
+    base_revision = CountField(
+        required=False,
+        help_text="The coding's revision the client last saw; a stale one gets 409 conflict.",
+    )
+
+
+class ProjectRefSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+
+
+class MyAssignmentSerializer(serializers.Serializer):
+    """Documents the rows of assignments_for_coder (the home page's list, as JSON)."""
+
+    id = serializers.IntegerField()
+    project = ProjectRefSerializer()
+    case = serializers.CharField()
+    session_number = serializers.IntegerField()
+    coding_system = serializers.CharField()
+    coding_system_name = serializers.CharField()
+    purpose = serializers.ChoiceField(choices=Purpose.choices)
+    state = serializers.ChoiceField(choices=State.choices)
+    due_date = serializers.DateField(allow_null=True)
+    last_position = serializers.IntegerField(allow_null=True)
+    progress = serializers.DictField(help_text="Codable units, units done and the share")
+
+
+class HistoryEventSerializer(serializers.Serializer):
+    """Documents one event of assignment_history."""
+
+    when = serializers.DateTimeField()
+    who = serializers.EmailField(allow_null=True)
+    action = serializers.ChoiceField(choices=["created", "changed", "deleted"])
+    kind = serializers.ChoiceField(choices=["marker", "rating", "classification", "assignment"])
+    what = serializers.DictField()
+    changes = serializers.DictField(help_text="field: {before, after}, for changes")
 
 
 class ReleaseEventSerializer(serializers.ModelSerializer):
@@ -141,6 +187,11 @@ class ReleaseEventSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class ReleasedSerializer(serializers.Serializer):
+    released = serializers.IntegerField(help_text="How many codings were released")
+    release = ReleaseEventSerializer()
+
+
 class SavedSerializer(serializers.Serializer):
     id = serializers.IntegerField(allow_null=True)
     revision = serializers.IntegerField()
@@ -162,25 +213,17 @@ def _assignment_data(assignment: Assignment, serializer=None) -> dict:
 
 class AssignmentListView(APIView):
     @extend_schema(
-        parameters=[
-            OpenApiParameter("transcript", int, required=False),
-            OpenApiParameter("coder", int, required=False),
-            OpenApiParameter("state", str, required=False, enum=State.values),
-        ],
+        parameters=[AssignmentFilterSerializer],
         responses=AssignmentSerializer(many=True),
         summary="Assignments of a project that I may see",
     )
     def get(self, request, project_id: int):
         membership = access_project(request.user, project_id)
+        query = AssignmentFilterSerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
         qs = visible_assignments(request.user, membership)
-        for name in ("transcript", "coder", "state"):
-            value = request.query_params.get(name)
-            if value:
-                if name != "state" and not value.isdigit():
-                    raise DomainError(
-                        f"{name} must be an id.", details={name: ["A whole number is required."]}
-                    )
-                qs = qs.filter(**{f"{name}_id" if name != "state" else name: value})
+        for name, value in query.validated_data.items():
+            qs = qs.filter(**{f"{name}_id" if name != "state" else name: value})
         return Response(AssignmentSerializer(_assignments(qs), many=True).data)
 
     @extend_schema(
@@ -214,7 +257,9 @@ class AssignmentListView(APIView):
 
 
 class MyAssignmentsView(APIView):
-    @extend_schema(responses=OpenApiTypes.OBJECT, summary="My assignments across projects")
+    @extend_schema(
+        responses=MyAssignmentSerializer(many=True), summary="My assignments across projects"
+    )
     def get(self, request):
         return Response(assignments_for_coder(request.user))
 
@@ -254,10 +299,21 @@ class AssignmentSubmittedSerializer(AssignmentSerializer):
         return SUBMITTED + (REPORT_FOLLOWS if assignment.purpose == Purpose.INDEPENDENT else "")
 
 
+class ReopenedSerializer(AssignmentSerializer):
+    """Documents the reopen answer: the assignment, what happened, the release it withdrew."""
+
+    message = serializers.CharField(read_only=True)
+    withdrawn_release = ReleaseEventSerializer(read_only=True, allow_null=True)
+
+    class Meta(AssignmentSerializer.Meta):
+        fields = [*AssignmentSerializer.Meta.fields, "message", "withdrawn_release"]
+        read_only_fields = fields
+
+
 class AssignmentSubmitView(APIView):
     @extend_schema(
         request=RevisionSerializer,
-        responses=AssignmentSubmittedSerializer,
+        responses={200: AssignmentSubmittedSerializer},
         summary="Submit: check completeness, then lock the coding",
     )
     def post(self, request, assignment_id: int):
@@ -279,7 +335,7 @@ class AssignmentSubmitView(APIView):
 class AssignmentReopenView(APIView):
     @extend_schema(
         request=None,
-        responses=OpenApiTypes.OBJECT,
+        responses={200: ReopenedSerializer},
         summary="Reopen (coordinator); withdraws the release that covered the coding, if any",
     )
     def post(self, request, assignment_id: int):
@@ -298,7 +354,7 @@ class AssignmentReopenView(APIView):
 class ReleaseView(APIView):
     @extend_schema(
         request=ReleaseSerializer,
-        responses={200: OpenApiTypes.OBJECT, 409: OpenApiTypes.OBJECT},
+        responses={200: ReleasedSerializer},
         summary="Release a transcript's independent codings to their coders for discussion",
         description="Refused with 409 until every independent coding of the transcript and "
         "coding system is submitted (details.not_submitted lists the others), or when it is "
@@ -331,7 +387,7 @@ class CodingView(APIView):
 class MarkerApplicationListView(APIView):
     @extend_schema(
         request=MarkerApplySerializer,
-        responses={201: SavedSerializer, 409: OpenApiTypes.OBJECT},
+        responses={201: SavedSerializer},
         summary="Apply a marker to a turn (optionally a text span) or a segment",
     )
     def post(self, request, assignment_id: int):
@@ -355,17 +411,18 @@ class MarkerApplicationListView(APIView):
 
 class MarkerApplicationDetailView(APIView):
     @extend_schema(
-        parameters=[OpenApiParameter("base_revision", int, required=False)],
-        responses={200: SavedSerializer, 409: OpenApiTypes.OBJECT},
+        parameters=[RevisionQuerySerializer],
+        responses={200: SavedSerializer},
         summary="Remove a marker application",
     )
     def delete(self, request, assignment_id: int, application_id: int):
         assignment = access_assignment(request.user, assignment_id, for_edit=True)
-        raw = request.query_params.get("base_revision")
+        query = RevisionQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
         revision = coding_services.marker_remove(
             assignment=assignment,
             application_id=application_id,
-            base_revision=int(raw) if raw not in (None, "") else None,
+            base_revision=query.validated_data.get("base_revision"),
         )
         return Response({"id": None, "revision": revision})
 
@@ -373,7 +430,7 @@ class MarkerApplicationDetailView(APIView):
 class RatingView(APIView):
     @extend_schema(
         request=RatingSetSerializer,
-        responses={200: SavedSerializer, 409: OpenApiTypes.OBJECT},
+        responses={200: SavedSerializer},
         summary="Set or clear a session or segment rating",
     )
     def put(self, request, assignment_id: int):
@@ -394,7 +451,7 @@ class RatingView(APIView):
 class ClassificationView(APIView):
     @extend_schema(
         request=ClassificationSetSerializer,
-        responses={200: SavedSerializer, 409: OpenApiTypes.OBJECT},
+        responses={200: SavedSerializer},
         summary="Choose or clear the coder's category for a classification",
     )
     def put(self, request, assignment_id: int):
@@ -414,7 +471,7 @@ class ClassificationView(APIView):
 class NotesView(APIView):
     @extend_schema(
         request=NotesSerializer,
-        responses={200: SavedSerializer, 409: OpenApiTypes.OBJECT},
+        responses={200: SavedSerializer},
         summary="Save the coder's notes on the session",
     )
     def put(self, request, assignment_id: int):
@@ -430,25 +487,24 @@ class NotesView(APIView):
 
 
 class HistoryView(APIView):
-    @extend_schema(responses=OpenApiTypes.OBJECT, summary="Audit history of a coding")
+    @extend_schema(responses=HistoryEventSerializer(many=True), summary="Audit history of a coding")
     def get(self, request, assignment_id: int):
         assignment = access_assignment(request.user, assignment_id)
         return Response(assignment_history(assignment))
 
 
+class CodingImportSerializer(serializers.Serializer):
+    file = serializers.FileField(help_text="Codings CSV: case, session, coder, coding_system, ...")
+    dry_run = serializers.BooleanField(
+        default=False, help_text="Check and preview only; nothing is written"
+    )
+
+
 class CodingImportView(APIView):
-    parser_classes = [MultiPartParser, FormParser, JSONParser]
+    parser_classes = API_PARSERS
 
     @extend_schema(
-        request={
-            "multipart/form-data": {
-                "type": "object",
-                "properties": {
-                    "file": {"type": "string", "format": "binary"},
-                    "dry_run": {"type": "boolean"},
-                },
-            }
-        },
+        request={"multipart/form-data": CodingImportSerializer},
         responses={201: OpenApiTypes.OBJECT, 200: OpenApiTypes.OBJECT},
         summary="Import existing codings from CSV (all-or-nothing, errors name the line)",
     )
@@ -469,7 +525,7 @@ class CodingImportView(APIView):
 
 
 class PositionSerializer(serializers.Serializer):
-    position = serializers.IntegerField(min_value=0, help_text="Turn position or segment index")
+    position = CountField(help_text="Turn position or segment index")
 
 
 class PositionView(APIView):

@@ -1,10 +1,10 @@
 """API for coding systems: list, read, import (YAML, JSON, REFI-QDA .qdc), export, delete."""
 
 from django.http import HttpResponse
+from django.utils.http import content_disposition_header
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -13,6 +13,7 @@ from apps.codebooks.models import CodingSystem
 from apps.codebooks.selectors import coding_system_structure
 from apps.projects.access import access_coding_system, access_project, access_project_manage
 from apps.projects.errors import DomainError
+from coding_platform.request_input import API_PARSERS
 
 
 class CodingSystemSummarySerializer(serializers.ModelSerializer):
@@ -35,8 +36,21 @@ class CodingSystemImportSerializer(serializers.Serializer):
     )
 
 
+EXPORT_FORMATS = ("yaml", "json", "qdc")
+
+
+class ExportQuerySerializer(serializers.Serializer):
+    """Documents the export's query; coding_system_export refuses an unknown format (400)."""
+
+    format = serializers.ChoiceField(
+        choices=EXPORT_FORMATS,
+        default="yaml",
+        help_text="YAML or JSON codebook file, or a REFI-QDA codebook (.qdc)",
+    )
+
+
 class CodingSystemListView(APIView):
-    parser_classes = [MultiPartParser, FormParser, JSONParser]
+    parser_classes = API_PARSERS
 
     @extend_schema(responses=CodingSystemSummarySerializer(many=True), summary="Coding systems")
     def get(self, request, project_id: int):
@@ -89,17 +103,23 @@ class CodingSystemDetailView(APIView):
 
 class CodingSystemExportView(APIView):
     @extend_schema(
-        parameters=[
-            OpenApiParameter("format", str, enum=["yaml", "json", "qdc"], default="yaml"),
-        ],
-        responses={(200, "application/octet-stream"): OpenApiTypes.BINARY},
+        parameters=[ExportQuerySerializer],
+        # YAML and JSON exports are the codebook document (docs/codebook-format.md).
+        responses={
+            (200, "application/yaml"): OpenApiTypes.OBJECT,
+            (200, "application/json"): OpenApiTypes.OBJECT,
+            (200, "application/xml"): OpenApiTypes.BINARY,
+        },
         summary="Export a coding system as YAML, JSON or REFI-QDA codebook (.qdc)",
     )
     def get(self, request, coding_system_id: int):
         system = access_coding_system(request.user, coding_system_id)
+        # The service refuses an unknown format with a 400 that lists the known ones.
         content, content_type, filename = services.coding_system_export(
             system=system, format=request.query_params.get("format", "yaml")
         )
         response = HttpResponse(content, content_type=content_type)
-        response["Content-Disposition"] = f'attachment; filename="{filename}"'
+        # The file name carries the codebook's version, which is whatever the imported file
+        # said (quotes, CR/LF, non-ASCII): the helper quotes or percent-encodes it (RFC 6266).
+        response["Content-Disposition"] = content_disposition_header(True, filename)
         return response

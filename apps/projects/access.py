@@ -2,7 +2,10 @@
 
 Every page and every API endpoint reaches guarded objects through these functions, so the
 browser and the API can never disagree. An object outside the user's projects is reported as
-"not found" (never "forbidden"), so its existence does not leak.
+"not found" (never "forbidden"), so its existence does not leak. Within a project the same
+holds: visibility is checked before the role, so an object the user may not see is "not
+found" whatever they ask to do with it, and "forbidden" only tells a member that they may
+see this object but not change it.
 
 Blinding lives here and only here: `visible_assignments` decides whose codings a user may
 see. A coder sees their own codings; another coder's coding of a transcript only through a
@@ -21,6 +24,7 @@ from apps.projects.models import CODING_ROLES, MANAGING_ROLES, Membership, Proje
 if TYPE_CHECKING:
     from apps.assignments.models import Assignment
     from apps.codebooks.models import CodingSystem
+    from apps.reliability.models import ReliabilityReport
     from apps.transcripts.models import Case, Session, Transcript
 
 # Roles that see every transcript of the project (coders and trainees see only theirs).
@@ -111,8 +115,6 @@ def access_transcript(user, transcript_id: int, *, for_edit: bool = False) -> Tr
 
     project_id = _project_of(Transcript, transcript_id)
     membership = membership_for(user, project_id)
-    if for_edit:
-        require_role(membership, MANAGING_ROLES, "change transcripts")
     transcript = (
         visible_transcripts(user, membership)
         .select_related("session__case", "project")
@@ -121,6 +123,8 @@ def access_transcript(user, transcript_id: int, *, for_edit: bool = False) -> Tr
     )
     if transcript is None:
         raise NotFoundError()
+    if for_edit:
+        require_role(membership, MANAGING_ROLES, "change transcripts")
     return transcript
 
 
@@ -129,8 +133,6 @@ def access_session(user, session_id: int, *, for_edit: bool = False) -> Session:
 
     project_id = _project_of(Session, session_id)
     membership = membership_for(user, project_id)
-    if for_edit:
-        require_role(membership, MANAGING_ROLES, "change sessions")
     session = (
         visible_sessions(user, membership)
         .select_related("case", "project")
@@ -139,6 +141,8 @@ def access_session(user, session_id: int, *, for_edit: bool = False) -> Session:
     )
     if session is None:
         raise NotFoundError()
+    if for_edit:
+        require_role(membership, MANAGING_ROLES, "change sessions")
     return session
 
 
@@ -147,11 +151,11 @@ def access_case(user, case_id: int, *, for_edit: bool = False) -> Case:
 
     project_id = _project_of(Case, case_id)
     membership = membership_for(user, project_id)
-    if for_edit:
-        require_role(membership, MANAGING_ROLES, "change cases")
     case = visible_cases(user, membership).filter(pk=case_id).first()
     if case is None:
         raise NotFoundError()
+    if for_edit:
+        require_role(membership, MANAGING_ROLES, "change cases")
     return case
 
 
@@ -161,9 +165,16 @@ def access_coding_system(user, coding_system_id: int, *, for_edit: bool = False)
 
     project_id = _project_of(CodingSystem, coding_system_id)
     membership = membership_for(user, project_id)
+    system = (
+        CodingSystem.objects.select_related("project")
+        .filter(pk=coding_system_id, project_id=membership.project_id)
+        .first()
+    )
+    if system is None:
+        raise NotFoundError()
     if for_edit:
         require_role(membership, MANAGING_ROLES, "change coding systems")
-    return CodingSystem.objects.select_related("project").get(pk=coding_system_id)
+    return system
 
 
 # Assignments and codings: blinding ---------------------------------------------------------
@@ -264,6 +275,21 @@ REPORT_READERS = MANAGING_ROLES | {Role.TRAINER, Role.VIEWER}
 def access_reports(user, project_id: int) -> Membership:
     """The membership of someone who may read the project's reliability reports."""
     return access_project(user, project_id, roles=REPORT_READERS, action="read reliability reports")
+
+
+def access_report(user, report_id: int) -> ReliabilityReport:
+    """Return a reliability report the user may read.
+
+    A member who may not read reports gets "not found", like for a report that does not
+    exist, so report ids do not tell them what has been computed.
+    """
+    from apps.reliability.models import ReliabilityReport
+
+    project_id = _project_of(ReliabilityReport, report_id)
+    membership = membership_for(user, project_id)
+    if membership.role not in REPORT_READERS:
+        raise NotFoundError()
+    return ReliabilityReport.objects.select_related("coding_system", "project").get(pk=report_id)
 
 
 def can_see_criteria(membership: Membership) -> bool:

@@ -1,20 +1,21 @@
 from django.urls import path
 
 from apps.projects import views
+from coding_platform import converters  # noqa: F401  (registers <id:...>)
 
 app_name = "projects"
 
 urlpatterns = [
     path("", views.home, name="home"),
-    path("projects/<int:project_id>/", views.detail, name="detail"),
-    path("projects/<int:project_id>/members/", views.members, name="members"),
+    path("projects/<id:project_id>/", views.detail, name="detail"),
+    path("projects/<id:project_id>/members/", views.members, name="members"),
     path(
-        "projects/<int:project_id>/members/<int:membership_id>/role/",
+        "projects/<id:project_id>/members/<id:membership_id>/role/",
         views.member_role,
         name="member-role",
     ),
     path(
-        "projects/<int:project_id>/members/<int:membership_id>/remove/",
+        "projects/<id:project_id>/members/<id:membership_id>/remove/",
         views.member_remove,
         name="member-remove",
     ),

@@ -6,10 +6,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.codebooks.models import CodingSystem
-from apps.projects.access import access_project_manage, access_reports
+from apps.projects.access import access_project_manage, access_report, access_reports
 from apps.projects.errors import NotFoundError
 from apps.reliability import services
 from apps.reliability.models import ReliabilityReport
+from coding_platform.api_fields import IdField
 
 
 class ReportSerializer(serializers.ModelSerializer):
@@ -45,8 +46,8 @@ class ReportDetailSerializer(ReportSerializer):
 
 
 class ReportFilterSerializer(serializers.Serializer):
-    coders = serializers.ListField(child=serializers.IntegerField(), required=False)
-    sessions = serializers.ListField(child=serializers.IntegerField(), required=False)
+    coders = serializers.ListField(child=IdField(), required=False, max_length=1000)
+    sessions = serializers.ListField(child=IdField(), required=False, max_length=10000)
     date_from = serializers.DateField(required=False)
     date_to = serializers.DateField(required=False)
 
@@ -54,11 +55,12 @@ class ReportFilterSerializer(serializers.Serializer):
 class ReportParametersSerializer(serializers.Serializer):
     confidence = serializers.FloatField(required=False, min_value=0.5, max_value=0.999)
     bootstrap = serializers.IntegerField(required=False, min_value=0, max_value=10000)
-    seed = serializers.IntegerField(required=False)
+    # numpy's generators take seeds from 0; 2**32 - 1 is more than any study needs.
+    seed = serializers.IntegerField(required=False, min_value=0, max_value=2**32 - 1)
 
 
 class ReportStartSerializer(serializers.Serializer):
-    coding_system = serializers.IntegerField()
+    coding_system = IdField()
     filter = ReportFilterSerializer(required=False)
     parameters = ReportParametersSerializer(required=False)
 
@@ -104,10 +106,5 @@ class ReportListView(APIView):
 class ReportDetailView(APIView):
     @extend_schema(responses={200: ReportDetailSerializer}, summary="A report with its results")
     def get(self, request, report_id: int):
-        report = (
-            ReliabilityReport.objects.select_related("coding_system").filter(pk=report_id).first()
-        )
-        if report is None:
-            raise NotFoundError()
-        access_reports(request.user, report.project_id)
+        report = access_report(request.user, report_id)
         return Response(ReportDetailSerializer(report).data)

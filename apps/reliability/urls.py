@@ -1,14 +1,15 @@
 from django.urls import path
 
 from apps.reliability import views
+from coding_platform import converters  # noqa: F401  (registers <id:...>)
 
 app_name = "reliability"
 
 urlpatterns = [
-    path("projects/<int:project_id>/reliability/", views.report_list, name="list"),
-    path("projects/<int:project_id>/reliability/start/", views.report_start, name="start"),
+    path("projects/<id:project_id>/reliability/", views.report_list, name="list"),
+    path("projects/<id:project_id>/reliability/start/", views.report_start, name="start"),
     path(
-        "projects/<int:project_id>/reliability/<int:report_id>/",
+        "projects/<id:project_id>/reliability/<id:report_id>/",
         views.report_detail,
         name="detail",
     ),

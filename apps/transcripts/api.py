@@ -3,9 +3,8 @@
 import json
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
-from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -27,6 +26,7 @@ from apps.transcripts.media import ranged_file_response
 from apps.transcripts.models import Case, Recording, Session, Transcript
 from apps.transcripts.parsing import normalise_case_code
 from apps.transcripts.selectors import transcript_detail
+from coding_platform.request_input import FORM_PARSERS, InputRejected, loads_bounded
 
 
 class CaseSerializer(serializers.ModelSerializer):
@@ -156,7 +156,11 @@ def _prefixes(raw: str | None) -> dict[str, str] | None:
     if not raw:
         return None
     try:
-        value = json.loads(raw)
+        value = loads_bounded(raw, field="speaker_prefixes")
+    except InputRejected as refusal:
+        raise DomainError(
+            f"speaker_prefixes: {refusal.message}", details={refusal.field: [refusal.message]}
+        ) from None
     except json.JSONDecodeError:
         value = None
     if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
@@ -258,7 +262,7 @@ class TranscriptListView(APIView):
 
 
 class TranscriptImportView(APIView):
-    parser_classes = [MultiPartParser, FormParser]
+    parser_classes = FORM_PARSERS
 
     @extend_schema(
         request={"multipart/form-data": TranscriptImportSerializer},
@@ -294,7 +298,7 @@ class TranscriptDetailView(APIView):
 
 
 class SessionTranscriptView(APIView):
-    parser_classes = [MultiPartParser, FormParser]
+    parser_classes = FORM_PARSERS
 
     @extend_schema(
         request={"multipart/form-data": TranscriptUploadSerializer},
@@ -317,10 +321,26 @@ class SessionTranscriptView(APIView):
 
 
 class RecordingView(APIView):
-    parser_classes = [MultiPartParser, FormParser]
+    parser_classes = FORM_PARSERS
 
     @extend_schema(
-        responses={(200, "audio/*"): OpenApiTypes.BINARY, (206, "audio/*"): OpenApiTypes.BINARY},
+        parameters=[
+            OpenApiParameter(
+                "Range",
+                str,
+                location=OpenApiParameter.HEADER,
+                required=False,
+                description="One byte range, e.g. bytes=0-1023 (answered with 206)",
+            )
+        ],
+        responses={
+            **{
+                (status_code, media_type): OpenApiTypes.BINARY
+                for status_code in (200, 206)
+                for media_type in ("audio/*", "video/*")
+            },
+            416: OpenApiResponse(description="The range lies outside the file (no body)"),
+        },
         summary="Stream the session's recording (supports HTTP Range for seeking)",
     )
     def get(self, request, session_id: int):

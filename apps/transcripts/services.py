@@ -177,7 +177,9 @@ RECORDING_TYPES = ("audio/", "video/")
 def recording_attach(*, session: Session, upload, by=None) -> Recording:
     """Store a session's audio or video privately, replacing any earlier recording."""
     content_type = (getattr(upload, "content_type", "") or "").lower()
-    if not content_type.startswith(RECORDING_TYPES):
+    # The type comes from the client and is stored (varchar 100): refuse what cannot be.
+    max_length = Recording._meta.get_field("content_type").max_length
+    if not content_type.startswith(RECORDING_TYPES) or len(content_type) > max_length:
         raise DomainError(
             f"{upload.name}: a recording must be an audio or video file (got "
             f"{content_type or 'an unknown type'}).",

@@ -3,7 +3,8 @@
 The world: coder_a codes the transcript of case C-001 with PACS (their coding complete but not
 submitted) and has a submitted 3RS coding of it; coder_b and the trainee are assigned nothing.
 Objects of the project are "not found" for the outsider, managing actions "forbidden" for
-members who do not run the study, and codings are visible only as blinding allows.
+members who do not run the study (but "not found" when the member may not even see the
+object), and codings are visible only as blinding allows.
 """
 
 from __future__ import annotations
@@ -143,6 +144,12 @@ def manage(name, method, path, ok, body=None, fmt="json") -> Endpoint:
     return Endpoint(name, method, path, ok, MANAGERS, NOT_MANAGING, body, fmt)
 
 
+def manage_object(name, method, path, ok, readers, body=None, fmt="json") -> Endpoint:
+    """A managing action on one object: members who may see it are forbidden, the rest of
+    the members get 404 like for an object that does not exist (visibility before role)."""
+    return Endpoint(name, method, path, ok, MANAGERS, readers - MANAGERS, body, fmt)
+
+
 def coder_write(name, method, path, ok, body=None) -> Endpoint:
     """A change to coder_a's coding: only coder_a; the study's managers are forbidden."""
     return Endpoint(name, method, path, ok, roles("coder_a"), MANAGERS, body)
@@ -263,11 +270,12 @@ ENDPOINTS = [
         body=lambda w: {"code": "C-777"},
     ),
     Endpoint("api-case", "get", lambda w: f"/api/cases/{w.case}/", 200, TRANSCRIPT_READERS),
-    manage(
+    manage_object(
         "api-case",
         "patch",
         lambda w: f"/api/cases/{w.case}/",
         200,
+        TRANSCRIPT_READERS,
         body=lambda w: {"aai_primary": "Ds"},
     ),
     Endpoint("api-sessions", "get", lambda w: f"/api/projects/{w.project}/sessions/", 200, MEMBERS),
@@ -281,18 +289,22 @@ ENDPOINTS = [
     Endpoint(
         "api-session", "get", lambda w: f"/api/sessions/{w.session}/", 200, TRANSCRIPT_READERS
     ),
-    manage(
+    manage_object(
         "api-session",
         "patch",
         lambda w: f"/api/sessions/{w.session}/",
         200,
+        TRANSCRIPT_READERS,
         body=lambda w: {"therapist": "TH-Z"},
     ),
-    manage(
+    # The empty session has no transcript, so no coder is assigned to it: only the study's
+    # readers see it.
+    manage_object(
         "api-session-transcript",
         "put",
         lambda w: f"/api/sessions/{w.empty_session}/transcript/",
         201,
+        STUDY_READERS,
         body=lambda w: {"file": SimpleUploadedFile("s2.vtt", timed_vtt(4))},
         fmt="multipart",
     ),
@@ -303,15 +315,22 @@ ENDPOINTS = [
         200,
         TRANSCRIPT_READERS,
     ),
-    manage(
+    manage_object(
         "api-recording",
         "put",
         lambda w: f"/api/sessions/{w.session}/recording/",
         201,
+        TRANSCRIPT_READERS,
         body=lambda w: {"file": SimpleUploadedFile("new.wav", wav_bytes(), "audio/wav")},
         fmt="multipart",
     ),
-    manage("api-recording", "delete", lambda w: f"/api/sessions/{w.session}/recording/", 204),
+    manage_object(
+        "api-recording",
+        "delete",
+        lambda w: f"/api/sessions/{w.session}/recording/",
+        204,
+        TRANSCRIPT_READERS,
+    ),
     Endpoint(
         "api-transcripts",
         "get",
@@ -384,13 +403,14 @@ ENDPOINTS = [
         202,
         body=lambda w: {"coding_system": w.pacs.pk},
     ),
+    # The list is a section coders know they may not open (403); one report is an object
+    # they may not see, so 404 like an id that does not exist.
     Endpoint(
         "api-report",
         "get",
         lambda w: f"/api/reliability-reports/{w.report}/",
         200,
         REPORT_READERS,
-        CODERS,
     ),
     Endpoint("api-my-assignments", "get", lambda w: "/api/me/assignments/", 200, EVERYONE),
     Endpoint(

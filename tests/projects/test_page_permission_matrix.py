@@ -203,6 +203,12 @@ def manage(name, path, effect, to, data=None, label="") -> Page:
     return Page(name, "post", path, 302, MANAGERS, NOT_MANAGING, data, effect, to=to, label=label)
 
 
+def manage_object(name, path, effect, to, readers, data=None) -> Page:
+    """A managing form action on one object: members who see it are forbidden, the others
+    get 404 like for an object that does not exist (visibility before role)."""
+    return Page(name, "post", path, 302, MANAGERS, readers - MANAGERS, data, effect, to=to)
+
+
 def manage_page(name, path) -> Page:
     """A page only those who run the study open."""
     return Page(name, "get", path, 200, MANAGERS, NOT_MANAGING)
@@ -406,18 +412,22 @@ PAGES = [
         STUDY_READERS,
         label="assigned to nobody",
     ),
-    manage(
+    # The trainee codes nothing of this session, so to them it does not exist.
+    manage_object(
         "transcripts:recording-upload",
         lambda w: f"/sessions/{w.session}/recording/",
         lambda w: Recording.objects.get(session_id=w.session).original_name,
         lambda w: f"/sessions/{w.session}/",
+        MEMBERS - {"trainee"},
         data=lambda w: {"file": upload("new.wav", wav_bytes(), "audio/wav")},
     ),
-    manage(
+    # The empty session has no transcript, so no coder is assigned to it.
+    manage_object(
         "transcripts:transcript-upload",
         lambda w: f"/sessions/{w.empty_session}/transcript/",
         lambda w: Transcript.objects.filter(session_id=w.empty_session).exists(),
         lambda w: f"/sessions/{w.empty_session}/",
+        STUDY_READERS,
         data=lambda w: {"file": upload("s2.vtt", timed_vtt(4), "text/vtt")},
     ),
     # Assignments
