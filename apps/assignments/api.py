@@ -270,7 +270,7 @@ class AssignmentDetailView(APIView):
         return Response(_assignment_data(access_assignment(request.user, assignment_id)))
 
     @extend_schema(
-        responses={204: None, 409: OpenApiTypes.OBJECT},
+        responses={204: None},
         summary="Delete an assignment whose coding was never touched",
     )
     def delete(self, request, assignment_id: int):
