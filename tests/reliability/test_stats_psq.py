@@ -259,6 +259,8 @@ def test_spearman_equals_scipy_on_tied_data() -> None:
 def test_spearman_undefined_below_four_and_for_constants() -> None:
     assert spearman([1, 2, 3], [3, 1, 2]).note.startswith("fewer than 4 sessions")
     assert spearman([], []).value is None
+    with pytest.raises(ValueError):
+        spearman([1, 2, 3, float("nan")], [1, 2, 3, 4])
     res = spearman([1, 2, 3, 4], [2, 2, 2, 2])
     assert res.value is None and "the PSQ rating is constant" in res.note
     res = spearman([0, 0, 0, 0], [1, 2, 3, 4])

@@ -222,6 +222,8 @@ def spearman(x: Sequence[float], y: Sequence[float], *, conf: float = 0.95) -> S
     xa, ya = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
     if xa.shape != ya.shape or xa.ndim != 1:
         raise ValueError("x and y must be 1-D sequences of the same length")
+    if not (np.isfinite(xa).all() and np.isfinite(ya).all()):
+        raise ValueError("x and y must be finite: drop sessions without a value first")
     n = int(xa.size)
     if n < SPEARMAN_MIN_N:
         return StatResult.undefined(f"{TOO_FEW} (n = {n})", n_units=n)
