@@ -134,6 +134,27 @@ def test_resolve_criterion_keeps_u_as_its_own_class_when_mapped() -> None:
     assert st.resolve_criterion(R("CC", "E"), four, "own_class") == ("E", None)
 
 
+def test_resolved_criteria_for_scale_summaries() -> None:
+    kept, excluded = st.resolved_criteria(CRITERIA, policy="exclude")
+    assert kept["s1"] == "F" and kept["s8"] == "E" and "s10" not in kept
+    assert {e.session: e.reason for e in excluded} == {
+        "s9": cr.EXCLUDED_UNRESOLVED,
+        "s10": cr.EXCLUDED_UNRESOLVED,
+        "s14": cr.EXCLUDED_UNRESOLVED,
+    }
+
+
+def test_ac1_keeps_every_class_of_the_view() -> None:
+    # Criterion and coder use only secure and avoidant, but the 3-way view has q = 3:
+    # pairs (secure, secure) x2, (avoidant, avoidant), (secure, avoidant): pa = 3/4;
+    # of the 8 labels 5 are secure (pi .625), 3 avoidant (.375), none preoccupied (0);
+    # pe = (.625*.375 + .375*.625 + 0)/(3 - 1) = .234375; AC1 = (.75 - .234375)/.765625 = .673469.
+    coded = {"a": "secure", "b": "secure", "c": "avoidant", "d": "secure"}
+    crit = {"a": R("F"), "b": R("F"), "c": R("Ds"), "d": R("Ds")}
+    v = st.criterion_views(coded, crit)["three_way"]
+    assert v.ac1.value == pytest.approx((0.75 - 0.234375) / 0.765625)
+
+
 def test_unknown_policy_and_own_class_without_u_are_caller_errors() -> None:
     with pytest.raises(ValueError, match="policy"):
         st.resolve_criterion(R("F"), st.PACS_CRITERION, "drop")  # type: ignore[arg-type]

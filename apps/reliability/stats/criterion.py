@@ -280,6 +280,26 @@ def resolve_criterion(
     return primary, None
 
 
+def resolved_criteria(
+    criteria: Mapping[Hashable, CriterionRecord | None],
+    mapping: CriterionMapping = PACS_CRITERION,
+    policy: Policy = "secondary",
+) -> tuple[dict[Hashable, str], tuple[Exclusion, ...]]:
+    """Every session's criterion class under ``policy`` (for scale summaries), and the rest.
+
+    Returns {session: criterion class} and an :class:`Exclusion` for each session without one.
+    """
+    kept: dict[Hashable, str] = {}
+    excluded = []
+    for session, record in criteria.items():
+        target, why = resolve_criterion(record, mapping, policy)
+        if target is None:
+            excluded.append(Exclusion(session, str(why)))
+        else:
+            kept[session] = target
+    return kept, tuple(excluded)
+
+
 @dataclass(frozen=True)
 class PairedLabels:
     """Sessions kept for one comparison with their coded and criterion labels, and exclusions.
