@@ -510,8 +510,34 @@ def run_irr(
     n_boot: int = 0,
     seed: int | None = None,
     as_json: bool = False,
+    criterion: str | None = None,
+    criterion_map: str | None = None,
+    collapse: str | None = None,
+    policy: str = "secondary",
 ) -> str:
-    """Everything the command does, returning the text to print."""
+    """Everything the command does, returning the text to print.
+
+    With ``criterion`` every other column is compared with that column instead (``--map``,
+    ``--collapse`` and ``--policy`` apply only then).
+    """
+    if criterion is None and (criterion_map or collapse):
+        raise IrrInputError("--map and --collapse need --criterion COLUMN")
+    if criterion is not None:
+        mapping = st.PACS_CRITERION
+        if criterion_map:
+            pairs = parse_pairs(criterion_map, "--map")
+            try:
+                mapping = st.CriterionMapping(pairs)
+            except ValueError as exc:
+                raise IrrInputError(f"--map: {exc}") from None
+        col = parse_pairs(collapse, "--collapse") if collapse else None
+        table = read_ratings(path, long=long)
+        report = build_criterion_report(
+            table, criterion, mapping=mapping, collapse=col, policy=policy
+        )
+        if as_json:
+            return json.dumps(report, allow_nan=False)
+        return format_criterion_table(report, source=str(path))
     cats = None
     if categories is not None:
         cats = [c.strip() for c in categories.split(",")]
@@ -524,3 +550,168 @@ def run_irr(
     if as_json:
         return json.dumps(report, allow_nan=False)
     return format_table(report, source=str(path))
+
+
+# ---------------------------------------------------------------------------------------------
+# --criterion: every coder column against an external criterion column (e.g. the AAI).
+# ---------------------------------------------------------------------------------------------
+
+VIEW_LABELS = {
+    "three_way": "3-way (organised classes)",
+    "two_way": "2-way (collapsed)",
+    "four_way": "4-way (U as its own class)",
+}
+
+
+def parse_pairs(text: str, option: str) -> dict[str, str]:
+    """Parse ``a=b,c=d`` into a dict, rejecting empty sides and repeated keys."""
+    out: dict[str, str] = {}
+    for part in text.split(","):
+        key, sep, value = (s.strip() for s in part.partition("="))
+        if not sep or not key or not value:
+            raise IrrInputError(
+                f"{option} expects name=value pairs separated by commas, got {text!r}"
+            )
+        if key in out:
+            raise IrrInputError(f"{option} names {key!r} twice")
+        out[key] = value
+    return out
+
+
+def criterion_record(cell: str | None) -> st.CriterionRecord | None:
+    """A criterion cell: ``F`` or, for U/CC, ``U/Ds`` (primary/secondary); empty is None."""
+    if cell is None:
+        return None
+    primary, _, secondary = (s.strip() for s in cell.partition("/"))
+    return st.CriterionRecord(primary or None, secondary or None)
+
+
+def build_criterion_report(
+    table: RatingTable,
+    criterion: str,
+    *,
+    mapping: st.CriterionMapping = st.PACS_CRITERION,
+    collapse: dict[str, str] | None = None,
+    policy: str = "secondary",
+) -> dict[str, Any]:
+    """Every other coder column against ``criterion``: per coder and pooled, every view.
+
+    Without ``collapse`` the 2-way view uses secure vs insecure when the mapping's organised
+    categories are PACS' three, and is left out otherwise.
+    """
+    if criterion not in table.coders:
+        raise IrrInputError(
+            f"--criterion {criterion!r} is not a column; columns: {', '.join(table.coders)}",
+            path=table.path,
+        )
+    if policy not in st.criterion.POLICIES:
+        raise IrrInputError(f"--policy must be one of {', '.join(st.criterion.POLICIES)}")
+    if policy == "own_class" and not mapping.has_class("U"):
+        raise IrrInputError("--policy own_class needs a coded category mapped to U in --map")
+    organised = [c for c in mapping.categories if mapping.to_criterion[c] not in ("U", "CC")]
+    if collapse is None and all(c in st.SECURE_VS_INSECURE for c in organised):
+        collapse = dict(st.SECURE_VS_INSECURE)
+    if collapse is not None:
+        missing = [c for c in organised if c not in collapse]
+        if missing:
+            raise IrrInputError(f"--collapse has no entry for {', '.join(missing)}")
+    ci = table.coders.index(criterion)
+    criteria = {
+        unit: rec
+        for unit, row in zip(table.unit_ids, table.cells, strict=True)
+        if (rec := criterion_record(row[ci])) is not None
+    }
+    coders = [c for c in table.coders if c != criterion]
+    codings = {
+        coder: {
+            unit: row[table.coders.index(coder)]
+            for unit, row in zip(table.unit_ids, table.cells, strict=True)
+        }
+        for coder in coders
+    }
+    res = st.compare_coders_with_criterion(
+        codings,
+        criteria,
+        mapping=mapping,
+        policy=policy,
+        collapse=collapse,  # type: ignore[arg-type]
+    )
+    return {
+        "criterion": criterion,
+        "policy": policy,
+        "mapping": dict(mapping.to_criterion),
+        "collapse": collapse,
+        "n_sessions": len(table.unit_ids),
+        **res.to_dict(),
+    }
+
+
+def _ci_text(e: dict[str, Any]) -> str:
+    return f"[{_fmt(e['ci'][0])}, {_fmt(e['ci'][1])}]" if e["ci"] else "-"
+
+
+def format_criterion_table(report: dict[str, Any], *, source: str = "") -> str:
+    """Readable per-coder and pooled agreement with the criterion, view by view."""
+    mapping = ", ".join(f"{k}={v}" for k, v in report["mapping"].items())
+    lines = [
+        f"Agreement with the criterion {report['criterion']!r}{': ' + source if source else ''}",
+        f"{report['n_sessions']} sessions, {report['n_coders']} coders, mapping {mapping}, "
+        f"U/CC policy {report['policy']}",
+    ]
+    groups = [*report["per_coder"].items(), ("pooled", report["pooled"])]
+    for view in report["pooled"]:
+        lines += ["", VIEW_LABELS.get(view, view)]
+        lines.append(
+            f"{'coder':<14}{'n':>5}  {'% agreement':>11} {'95% CI':<16}{'kappa':>7} "
+            f"{'95% CI':<17}{'AC1':>7} {'95% CI':<17}{'excluded':>8}"
+        )
+        for name, views in groups:
+            v = views[view]
+            pa, k, a = v["percent_agreement"], v["kappa"], v["ac1"]
+            lines.append(
+                f"{name:<14}{v['n']:>5}  {_fmt(pa['value']):>11} {_ci_text(pa):<16}"
+                f"{_fmt(k['value']):>7} {_ci_text(k):<17}{_fmt(a['value']):>7} {_ci_text(a):<17}"
+                f"{v['n_excluded']:>8}"
+            )
+        for name, views in groups:
+            v = views[view]
+            cats = v["categories"]
+            conf = v["confusion"]
+            lines += ["", f"  {name}: rows coded, columns criterion"]
+            lines.append("  " + f"{'':<14}" + "".join(f"{c:>13}" for c in cats) + f"{'total':>8}")
+            for c, row, tot in zip(cats, conf["counts"], conf["row_totals"], strict=True):
+                lines.append("  " + f"{c:<14}" + "".join(f"{x:>13}" for x in row) + f"{tot:>8}")
+            lines.append(
+                "  "
+                + f"{'total':<14}"
+                + "".join(f"{x:>13}" for x in conf["col_totals"])
+                + f"{v['n']:>8}"
+            )
+            lines.append(
+                f"  {'class':<14}{'sensitivity':>24}{'specificity':>24}{'PPV':>24}{'NPV':>24}"
+            )
+            for c in cats:
+                cells = []
+                for key in ("sensitivity", "specificity", "ppv", "npv"):
+                    e = v["per_class"][c][key]
+                    cells.append(
+                        f"{_fmt(e['value'])} {_ci_text(e)}"
+                        if e["value"] is not None
+                        else "undefined"
+                    )
+                lines.append(f"  {c:<14}" + "".join(f"{x:>24}" for x in cells))
+            if v["exclusions"]:
+                by = "; ".join(f"{r}: {n}" for r, n in v["excluded_by_reason"].items())
+                lines.append(f"  excluded {v['n_excluded']} ({by}):")
+                for e in v["exclusions"]:
+                    who = f"{e['coder']} " if "coder" in e and name == "pooled" else ""
+                    lines.append(f"    {who}{e['session']}: {e['reason']}")
+            if v["note"]:
+                lines.append(f"  note: {v['note']}")
+    lines += [
+        "",
+        "Percent agreement, sensitivity, specificity, PPV and NPV: Wilson score 95% CIs (Wilson",
+        "1927; Newcombe 1998). Kappa: Wald z, FCE (1969) SE. AC1: Gwet's SE, t(n-1). Undefined",
+        "proportions have an empty denominator. See docs/statistics.md.",
+    ]
+    return "\n".join(lines)

@@ -21,7 +21,27 @@ from .categories import (
     collapse_codes,
     encode_ratings,
 )
-from .criterion import CriterionAgreement, class_accuracy, criterion_agreement, proportion
+from .criterion import (
+    PACS_CRITERION,
+    CoderComparison,
+    CriterionAgreement,
+    CriterionMapping,
+    CriterionRecord,
+    Exclusion,
+    ViewAgreement,
+    auc_mann_whitney,
+    class_accuracy,
+    compare_coders_with_criterion,
+    criterion_agreement,
+    criterion_views,
+    pair_with_criterion,
+    proportion,
+    resolve_criterion,
+    resolved_criteria,
+    scales_against_criterion,
+    view_agreement,
+    wilson_interval,
+)
 from .gwet import brennan_prediger, conger_kappa, gwet_ac1, gwet_core, percent_agreement
 from .icc import FORMS as ICC_FORMS
 from .icc import icc, icc_many
@@ -41,6 +61,21 @@ from .results import ItemResults, StatResult
 
 __all__ = [
     "AAI_TO_PACS",
+    "PACS_CRITERION",
+    "CoderComparison",
+    "CriterionMapping",
+    "CriterionRecord",
+    "Exclusion",
+    "ViewAgreement",
+    "auc_mann_whitney",
+    "compare_coders_with_criterion",
+    "criterion_views",
+    "pair_with_criterion",
+    "resolve_criterion",
+    "resolved_criteria",
+    "scales_against_criterion",
+    "view_agreement",
+    "wilson_interval",
     "ICC_FORMS",
     "LEVELS",
     "SECURE_VS_INSECURE",

@@ -1,26 +1,35 @@
 """Agreement of coded classifications with an external criterion (e.g. PACS against the AAI).
 
 The confusion matrix has the coded class in rows and the criterion in columns. Per criterion
-class c: sensitivity = share of criterion-c cases coded c; specificity = share of
-non-c cases not coded c; each with a Wilson score 95% CI (scipy ``binomtest``; Brown, Cai &
-DasGupta 2001 recommend Wilson over Wald for small n). Kappa and percent agreement are
-those of :mod:`.kappa` and :mod:`.gwet` with the criterion as the second coder. Collapse maps
-(:data:`.categories.SECURE_VS_INSECURE`) turn a 3-way comparison into a 2-way one.
+class c: sensitivity, specificity, PPV and NPV, each with a Wilson (1927) score CI (Newcombe
+1998; Brown, Cai & DasGupta 2001 recommend it over Wald for small n). Kappa, AC1 and percent
+agreement treat the criterion as the second coder (:mod:`.kappa`, :mod:`.gwet`). Sessions are
+paired with their criterion through a :class:`CriterionMapping` and a U/CC policy; every
+session left out is listed with its reason. Scale scores are summarised by criterion class
+with the ROC AUC (Mann-Whitney) and the Hanley & McNeil (1982) SE. Formulas and sources:
+docs/statistics.md, "Agreement with an external criterion (AAI)".
 """
 
 from __future__ import annotations
 
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 from scipy import stats
 
-from .categories import collapse_categories, encode_ratings, is_missing
-from .gwet import percent_agreement
+from .categories import (
+    SECURE_VS_INSECURE,
+    collapse_categories,
+    encode_ratings,
+    is_missing,
+    order_categories,
+)
+from .gwet import gwet_ac1, percent_agreement
 from .kappa import cohen_kappa_table, contingency_table
-from .results import StatResult
+from .proportions import WILSON_METHOD, wilson_interval
+from .results import ZERO_SE, StatResult, bound_interval, instability
 
 
 @dataclass(frozen=True)
@@ -50,22 +59,35 @@ class CriterionAgreement:
         }
 
 
-def proportion(successes: int, trials: int, conf: float = 0.95) -> StatResult:
-    """A proportion with its Wilson score CI; undefined with no trials."""
+def proportion(
+    successes: int, trials: int, conf: float = 0.95, *, empty: str = "no cases in the denominator"
+) -> StatResult:
+    """A proportion with its Wilson score CI; undefined (with ``empty`` as reason) without trials."""
     if trials == 0:
-        return StatResult.undefined("no cases in the denominator", n_units=0)
-    ci = stats.binomtest(int(successes), int(trials)).proportion_ci(conf, method="wilson")
+        return StatResult.undefined(empty, n_units=0)
     return StatResult(
         value=successes / trials,
-        ci=(ci.low, ci.high),
+        ci=wilson_interval(successes, trials, conf),
         n_units=trials,
-        ci_method="Wilson score",
+        ci_method=WILSON_METHOD,
         details={"successes": float(successes), "trials": float(trials)},
+        unstable=instability(trials, lower=0.0, upper=1.0)[0],
     )
 
 
+NO_CRITERION_CASES = "no session has this criterion class, so sensitivity is undefined"
+NO_OTHER_CASES = "every session has this criterion class, so specificity is undefined"
+NEVER_CODED = "no session was coded in this class, so the PPV is undefined"
+ALWAYS_CODED = "every session was coded in this class, so the NPV is undefined"
+
+
 def class_accuracy(confusion: np.ndarray, conf: float = 0.95) -> list[dict[str, StatResult]]:
-    """Sensitivity and specificity of each class (rows coded, columns criterion)."""
+    """Sensitivity, specificity, PPV and NPV of each class (rows coded, columns criterion).
+
+    For class c: sensitivity TP/(TP+FN) over criterion-c sessions, specificity TN/(TN+FP)
+    over the others, PPV TP/(TP+FP) over sessions coded c, NPV TN/(TN+FN) over sessions not
+    coded c; each with a Wilson CI, undefined with a reason when its denominator is 0.
+    """
     t = np.asarray(confusion, dtype=int)
     n = int(t.sum())
     col = t.sum(0)
@@ -76,8 +98,10 @@ def class_accuracy(confusion: np.ndarray, conf: float = 0.95) -> list[dict[str, 
         tn = n - int(row[c]) - int(col[c]) + tp
         out.append(
             {
-                "sensitivity": proportion(tp, int(col[c]), conf),
-                "specificity": proportion(tn, n - int(col[c]), conf),
+                "sensitivity": proportion(tp, int(col[c]), conf, empty=NO_CRITERION_CASES),
+                "specificity": proportion(tn, n - int(col[c]), conf, empty=NO_OTHER_CASES),
+                "ppv": proportion(tp, int(row[c]), conf, empty=NEVER_CODED),
+                "npv": proportion(tn, n - int(row[c]), conf, empty=ALWAYS_CODED),
             }
         )
     return out
@@ -133,3 +157,529 @@ def criterion_agreement(
         n_units=len(pairs),
         n_excluded=n_excluded,
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# Agreement with an external criterion per session (issue 8): mapping, U/CC policy, views.
+# ---------------------------------------------------------------------------------------------
+
+UNRESOLVED: tuple[str, ...] = ("U", "CC")
+Policy = Literal["secondary", "exclude", "own_class"]
+POLICIES: tuple[str, ...] = ("secondary", "exclude", "own_class")
+
+EXCLUDED_UNRESOLVED = "U/CC excluded"
+NO_CRITERION = "no criterion label"
+NO_SECONDARY = "U/CC without a secondary classification"
+NO_CLASSIFICATION = "no classification"
+UNMAPPED = "unmapped category"
+UNMAPPED_CRITERION = "criterion class not in the mapping"
+POOLED_NOTE = (
+    "pairs of all coders stacked: a session coded by several coders counts once per coder, so "
+    "the pairs are not independent and the intervals are too narrow"
+)
+
+
+@dataclass(frozen=True)
+class CriterionMapping:
+    """Which criterion class each coded category stands for (coded category -> class)."""
+
+    to_criterion: Mapping[str, str]
+
+    def __post_init__(self) -> None:
+        classes = list(self.to_criterion.values())
+        if len(set(classes)) != len(classes):
+            raise ValueError("two coded categories map to one criterion class")
+        object.__setattr__(self, "to_criterion", dict(self.to_criterion))
+
+    @property
+    def to_coded(self) -> dict[str, str]:
+        """The inverse map: criterion class -> coded category."""
+        return {v: k for k, v in self.to_criterion.items()}
+
+    @property
+    def categories(self) -> tuple[str, ...]:
+        """The coded categories in the mapping's order (the class order of every table)."""
+        return tuple(self.to_criterion)
+
+    def has_class(self, criterion_class: str) -> bool:
+        """True when some coded category is mapped to ``criterion_class``."""
+        return criterion_class in self.to_coded
+
+
+PACS_CRITERION = CriterionMapping({"secure": "F", "avoidant": "Ds", "preoccupied": "E"})
+
+
+@dataclass(frozen=True)
+class CriterionRecord:
+    """One session's criterion: the primary AAI class (may be U or CC) and the secondary."""
+
+    primary: str | None
+    secondary: str | None = None
+
+
+@dataclass(frozen=True)
+class Exclusion:
+    """A session left out of a comparison, and why."""
+
+    session: Hashable
+    reason: str
+    coder: Hashable | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe form (ids become strings)."""
+        out: dict[str, Any] = {"session": str(self.session), "reason": self.reason}
+        if self.coder is not None:
+            out["coder"] = str(self.coder)
+        return out
+
+
+def resolve_criterion(
+    record: CriterionRecord | None, mapping: CriterionMapping, policy: Policy
+) -> tuple[str | None, str | None]:
+    """The criterion class a session is compared through, or None and the exclusion reason.
+
+    ``secondary``: U/CC use their organised secondary class; ``exclude``: U/CC are left out;
+    ``own_class``: a U/CC primary that the mapping has a coded category for stays itself (U
+    in a 4-way comparison), otherwise it falls back to the secondary class.
+    """
+    if policy not in POLICIES:
+        raise ValueError(f"policy must be one of {', '.join(POLICIES)}, got {policy!r}")
+    if record is None or is_missing(record.primary):
+        return None, NO_CRITERION
+    primary = str(record.primary).strip()
+    if primary in UNRESOLVED:
+        if policy == "exclude":
+            return None, EXCLUDED_UNRESOLVED
+        if policy == "own_class" and mapping.has_class(primary):
+            return primary, None
+        if is_missing(record.secondary):
+            return None, NO_SECONDARY
+        primary = str(record.secondary).strip()
+    if not mapping.has_class(primary):
+        return None, UNMAPPED_CRITERION
+    return primary, None
+
+
+def resolved_criteria(
+    criteria: Mapping[Hashable, CriterionRecord | None],
+    mapping: CriterionMapping = PACS_CRITERION,
+    policy: Policy = "secondary",
+) -> tuple[dict[Hashable, str], tuple[Exclusion, ...]]:
+    """Every session's criterion class under ``policy`` (for scale summaries), and the rest.
+
+    Returns {session: criterion class} and an :class:`Exclusion` for each session without one.
+    """
+    kept: dict[Hashable, str] = {}
+    excluded = []
+    for session, record in criteria.items():
+        target, why = resolve_criterion(record, mapping, policy)
+        if target is None:
+            excluded.append(Exclusion(session, str(why)))
+        else:
+            kept[session] = target
+    return kept, tuple(excluded)
+
+
+@dataclass(frozen=True)
+class PairedLabels:
+    """Sessions kept for one comparison with their coded and criterion labels, and exclusions.
+
+    Both label lists are in coded-category names (the criterion translated through the
+    mapping, then collapsed when a collapse map applies); ``categories`` is the class order.
+    """
+
+    sessions: tuple[Hashable, ...]
+    coded: tuple[Hashable, ...]
+    criterion: tuple[Hashable, ...]
+    categories: tuple[Hashable, ...]
+    exclusions: tuple[Exclusion, ...]
+    coders: tuple[Hashable, ...] = ()
+
+
+def pair_with_criterion(
+    coded: Mapping[Hashable, Any],
+    criteria: Mapping[Hashable, CriterionRecord],
+    *,
+    mapping: CriterionMapping = PACS_CRITERION,
+    policy: Policy = "secondary",
+    collapse: Mapping[str, str] | None = None,
+    coder: Hashable | None = None,
+) -> PairedLabels:
+    """Pair each coded session with its criterion class; list every session left out and why.
+
+    The sessions are those in ``coded`` (one coder's classifications). A coded label outside
+    the mapping is ``unmapped category``; an empty one ``no classification``.
+    """
+    cats = _view_categories(mapping, policy, collapse)
+    to_coded = mapping.to_coded
+    sessions, cod, crit, excl = [], [], [], []
+    for session, label in coded.items():
+        reason = None
+        if is_missing(label):
+            reason = NO_CLASSIFICATION
+        elif label not in mapping.to_criterion or (
+            policy != "own_class" and mapping.to_criterion[label] in UNRESOLVED
+        ):
+            reason = UNMAPPED
+        target, why = resolve_criterion(criteria.get(session), mapping, policy)
+        reason = reason or why
+        if reason is not None:
+            excl.append(Exclusion(session, reason, coder))
+            continue
+        a, b = label, to_coded[str(target)]
+        if policy != "own_class" and mapping.to_criterion[b] in UNRESOLVED:
+            excl.append(Exclusion(session, UNMAPPED_CRITERION, coder))
+            continue
+        if collapse is not None:
+            a, b = collapse[a], collapse[b]
+        sessions.append(session)
+        cod.append(a)
+        crit.append(b)
+    return PairedLabels(tuple(sessions), tuple(cod), tuple(crit), cats, tuple(excl))
+
+
+def _view_categories(
+    mapping: CriterionMapping, policy: Policy, collapse: Mapping[str, str] | None
+) -> tuple[Hashable, ...]:
+    if policy == "own_class" and not mapping.has_class("U"):
+        raise ValueError("policy 'own_class' needs a coded category mapped to U")
+    cats = [
+        c
+        for c in mapping.categories
+        if policy == "own_class" or mapping.to_criterion[c] not in UNRESOLVED
+    ]
+    if collapse is None:
+        return tuple(cats)
+    missing = [c for c in cats if c not in collapse]
+    if missing:
+        raise ValueError(f"the collapse map has no entry for {', '.join(missing)}")
+    return tuple(dict.fromkeys(collapse[c] for c in cats))
+
+
+@dataclass(frozen=True)
+class ClassAccuracy:
+    """Sensitivity, specificity, PPV and NPV of one class, each a proportion with a Wilson CI."""
+
+    sensitivity: StatResult
+    specificity: StatResult
+    ppv: StatResult
+    npv: StatResult
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe form."""
+        return {k: getattr(self, k).to_dict() for k in ("sensitivity", "specificity", "ppv", "npv")}
+
+
+@dataclass(frozen=True)
+class ViewAgreement:
+    """Agreement of coded classes with the criterion in one view (3-way, 2-way or 4-way).
+
+    ``confusion`` has coded classes in rows and criterion classes in columns, in
+    ``categories`` order; ``row_totals``/``col_totals`` are its margins.
+    """
+
+    view: str
+    categories: tuple[Hashable, ...]
+    n: int
+    confusion: np.ndarray
+    row_totals: tuple[int, ...]
+    col_totals: tuple[int, ...]
+    percent_agreement: StatResult
+    kappa: StatResult
+    ac1: StatResult
+    per_class: Mapping[Hashable, ClassAccuracy]
+    exclusions: tuple[Exclusion, ...]
+    n_coders: int = 1
+    note: str | None = None
+
+    @property
+    def excluded_by_reason(self) -> dict[str, int]:
+        """How many sessions each reason excluded."""
+        out: dict[str, int] = {}
+        for e in self.exclusions:
+            out[e.reason] = out.get(e.reason, 0) + 1
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe form (the keys are documented in docs/statistics.md)."""
+        return {
+            "view": self.view,
+            "categories": [str(c) for c in self.categories],
+            "n": self.n,
+            "n_coders": self.n_coders,
+            "note": self.note,
+            "confusion": {
+                "rows": "coded",
+                "columns": "criterion",
+                "counts": np.asarray(self.confusion, dtype=int).tolist(),
+                "row_totals": list(self.row_totals),
+                "col_totals": list(self.col_totals),
+            },
+            "percent_agreement": self.percent_agreement.to_dict(),
+            "kappa": self.kappa.to_dict(),
+            "ac1": self.ac1.to_dict(),
+            "per_class": {str(c): a.to_dict() for c, a in self.per_class.items()},
+            "n_excluded": len(self.exclusions),
+            "excluded_by_reason": self.excluded_by_reason,
+            "exclusions": [e.to_dict() for e in self.exclusions],
+        }
+
+
+def view_agreement(
+    pairs: PairedLabels, *, view: str = "three_way", conf: float = 0.95, n_coders: int = 1
+) -> ViewAgreement:
+    """Percent agreement (Wilson), Cohen's kappa, AC1, confusion matrix and per-class accuracy."""
+    cats = pairs.categories
+    n = len(pairs.coded)
+    rt = encode_ratings(
+        np.array(list(zip(pairs.coded, pairs.criterion, strict=True)), dtype=object).reshape(n, 2),
+        cats,
+    )
+    table = contingency_table(rt)
+    empty = "no session has both a coded and a criterion class"
+    agree = int(np.trace(table))
+    pa = proportion(agree, n, conf)
+    if n == 0:
+        kappa = StatResult.undefined(empty, n_units=0, n_coders=2)
+        ac1 = StatResult.undefined(empty, n_units=0, n_coders=2)
+    else:
+        kappa = cohen_kappa_table(table, conf=conf)
+        ac1 = gwet_ac1(rt, conf=conf)
+    per = class_accuracy(table, conf)
+    per_class = {
+        c: ClassAccuracy(d["sensitivity"], d["specificity"], d["ppv"], d["npv"])
+        for c, d in zip(cats, per, strict=True)
+    }
+    return ViewAgreement(
+        view=view,
+        categories=cats,
+        n=n,
+        confusion=table,
+        row_totals=tuple(int(x) for x in table.sum(1)),
+        col_totals=tuple(int(x) for x in table.sum(0)),
+        percent_agreement=pa,
+        kappa=kappa,
+        ac1=ac1,
+        per_class=per_class,
+        exclusions=pairs.exclusions,
+        n_coders=n_coders,
+        note=POOLED_NOTE if n_coders > 1 else None,
+    )
+
+
+VIEW_NAMES: tuple[str, ...] = ("three_way", "two_way", "four_way")
+
+
+def criterion_views(
+    coded: Mapping[Hashable, Any],
+    criteria: Mapping[Hashable, CriterionRecord],
+    *,
+    mapping: CriterionMapping = PACS_CRITERION,
+    policy: Policy = "secondary",
+    collapse: Mapping[str, str] | None = SECURE_VS_INSECURE,
+    conf: float = 0.95,
+) -> dict[str, ViewAgreement]:
+    """Every view that applies to one coder's classifications.
+
+    ``three_way``: the organised classes, U/CC by ``policy`` (``own_class`` counts as
+    ``secondary`` here); ``two_way``: the same pairs through ``collapse`` (skipped when None);
+    ``four_way``: U as its own class, only when the mapping has a category for U.
+    """
+    return _views([(None, coded)], criteria, mapping, policy, collapse, conf)
+
+
+def _views(
+    codings: Sequence[tuple[Hashable | None, Mapping[Hashable, Any]]],
+    criteria: Mapping[Hashable, CriterionRecord],
+    mapping: CriterionMapping,
+    policy: Policy,
+    collapse: Mapping[str, str] | None,
+    conf: float,
+) -> dict[str, ViewAgreement]:
+    if policy not in POLICIES:
+        raise ValueError(f"policy must be one of {', '.join(POLICIES)}, got {policy!r}")
+    organised: Policy = "secondary" if policy == "own_class" else policy
+    specs: list[tuple[str, Policy, Mapping[str, str] | None]] = [("three_way", organised, None)]
+    if collapse is not None:
+        specs.append(("two_way", organised, collapse))
+    if mapping.has_class("U"):
+        specs.append(("four_way", "own_class", None))
+    out = {}
+    for name, pol, col in specs:
+        stacked = [
+            pair_with_criterion(c, criteria, mapping=mapping, policy=pol, collapse=col, coder=k)
+            for k, c in codings
+        ]
+        merged = PairedLabels(
+            sessions=tuple(s for p in stacked for s in p.sessions),
+            coded=tuple(s for p in stacked for s in p.coded),
+            criterion=tuple(s for p in stacked for s in p.criterion),
+            categories=stacked[0].categories if stacked else (),
+            exclusions=tuple(e for p in stacked for e in p.exclusions),
+        )
+        out[name] = view_agreement(merged, view=name, conf=conf, n_coders=len(codings))
+    return out
+
+
+@dataclass(frozen=True)
+class CoderComparison:
+    """Agreement with the criterion per coder and pooled over coders, view by view."""
+
+    per_coder: Mapping[Hashable, Mapping[str, ViewAgreement]]
+    pooled: Mapping[str, ViewAgreement]
+    n_coders: int
+    policy: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe form: ``per_coder`` {coder: {view: ...}}, ``pooled`` {view: ...}."""
+        return {
+            "policy": self.policy,
+            "n_coders": self.n_coders,
+            "per_coder": {
+                str(k): {v: r.to_dict() for v, r in views.items()}
+                for k, views in self.per_coder.items()
+            },
+            "pooled": {v: r.to_dict() for v, r in self.pooled.items()},
+        }
+
+
+def compare_coders_with_criterion(
+    codings: Mapping[Hashable, Mapping[Hashable, Any]],
+    criteria: Mapping[Hashable, CriterionRecord],
+    *,
+    mapping: CriterionMapping = PACS_CRITERION,
+    policy: Policy = "secondary",
+    collapse: Mapping[str, str] | None = SECURE_VS_INSECURE,
+    conf: float = 0.95,
+) -> CoderComparison:
+    """One result per coder and one pooled result (all coders' pairs stacked, n in pairs).
+
+    ``codings`` is {coder: {session: coded label}}. Pooled exclusions name their coder.
+    """
+    per = {
+        coder: _views([(coder, c)], criteria, mapping, policy, collapse, conf)
+        for coder, c in codings.items()
+    }
+    pooled = _views(list(codings.items()), criteria, mapping, policy, collapse, conf)
+    return CoderComparison(per_coder=per, pooled=pooled, n_coders=len(codings), policy=policy)
+
+
+# ---------------------------------------------------------------------------------------------
+# Scale scores against the criterion: means, SDs and the ROC AUC (Hanley & McNeil 1982).
+# ---------------------------------------------------------------------------------------------
+
+AUC_METHOD = "Wald z, Hanley & McNeil (1982) SE, bounded to [0, 1]"
+
+
+def auc_mann_whitney(
+    positives: Sequence[float], negatives: Sequence[float], conf: float = 0.95
+) -> StatResult:
+    """ROC AUC = U / (n1 n0), ties counted 1/2, with the Hanley & McNeil (1982) SE and CI.
+
+    SE^2 = [A(1-A) + (n1-1)(Q1-A^2) + (n0-1)(Q2-A^2)] / (n1 n0) with Q1 = A/(2-A) and
+    Q2 = 2A^2/(1+A) (their eq. 1-2); the Wald interval is bounded to [0, 1].
+    """
+    pos = np.asarray([float(x) for x in positives if not is_missing(x)], dtype=float)
+    neg = np.asarray([float(x) for x in negatives if not is_missing(x)], dtype=float)
+    n1, n0 = pos.size, neg.size
+    if n1 == 0 or n0 == 0:
+        which = "the class" if n1 == 0 else "the rest"
+        return StatResult.undefined(f"no session with a score in {which}", n_units=n1 + n0)
+    # Sorting the negatives makes U two binary searches per positive, not an n1 x n0 grid.
+    s = np.sort(neg)
+    below = np.searchsorted(s, pos, side="left")
+    ties = np.searchsorted(s, pos, side="right") - below
+    u = float(below.sum() + 0.5 * ties.sum())
+    a = u / (n1 * n0)
+    q1, q2 = a / (2 - a), 2 * a * a / (1 + a)
+    var = (a * (1 - a) + (n1 - 1) * (q1 - a * a) + (n0 - 1) * (q2 - a * a)) / (n1 * n0)
+    se = float(np.sqrt(max(var, 0.0)))
+    zq = float(stats.norm.ppf(0.5 + conf / 2))
+    ci = None
+    clipped = False
+    if se > 0:
+        lo, hi, clip = bound_interval(a - zq * se, a + zq * se, 0.0, 1.0, a)
+        ci, clipped = (float(lo), float(hi)), bool(clip)
+    return StatResult(
+        value=a,
+        se=se,
+        ci=ci,
+        note=None if se > 0 else ZERO_SE,
+        n_units=n1 + n0,
+        ci_method=AUC_METHOD,
+        details={"U": u, "n1": float(n1), "n0": float(n0), "q1": q1, "q2": q2},
+        unstable=instability(min(n1, n0), clipped, lower=0.0, upper=1.0)[0],
+    )
+
+
+@dataclass(frozen=True)
+class ClassSummary:
+    """Mean and SD (n - 1) of one scale within one criterion class."""
+
+    n: int
+    mean: float | None
+    sd: float | None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe form."""
+        return {"n": self.n, "mean": self.mean, "sd": self.sd}
+
+
+@dataclass(frozen=True)
+class ScaleCriterion:
+    """One scale against the criterion: summaries by class and AUC for its own class."""
+
+    scale: str
+    own_class: str | None
+    by_class: Mapping[str, ClassSummary]
+    auc: StatResult
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe form."""
+        return {
+            "scale": self.scale,
+            "own_class": self.own_class,
+            "by_class": {c: s.to_dict() for c, s in self.by_class.items()},
+            "auc": self.auc.to_dict(),
+        }
+
+
+def _summary(x: np.ndarray) -> ClassSummary:
+    n = int(x.size)
+    mean = float(x.mean()) if n else None
+    sd = float(x.std(ddof=1)) if n >= 2 else None
+    return ClassSummary(n=n, mean=mean, sd=sd)
+
+
+def scales_against_criterion(
+    scores: Mapping[str, Mapping[Hashable, float | None]],
+    criterion: Mapping[Hashable, str],
+    scale_class: Mapping[str, str],
+    *,
+    classes: Sequence[str] | None = None,
+    conf: float = 0.95,
+) -> dict[str, ScaleCriterion]:
+    """Mean and SD of every scale by criterion class, and its AUC for its own class vs the rest.
+
+    ``scores`` is {scale: {session: score}}; ``criterion`` {session: resolved class} (from
+    :func:`resolve_criterion`, sessions without one left out); ``scale_class`` {scale:
+    class}, e.g. Avoidance -> Ds. A scale with no own class gets an undefined AUC.
+    """
+    order = list(classes) if classes is not None else order_categories(criterion.values())
+    out = {}
+    for scale, by_session in scores.items():
+        pairs = [
+            (criterion[s], float(v))
+            for s, v in by_session.items()
+            if s in criterion and not is_missing(v)
+        ]
+        labels = np.array([c for c, _ in pairs], dtype=object)
+        values = np.array([v for _, v in pairs], dtype=float)
+        by_class = {str(c): _summary(values[labels == c]) for c in order}
+        own = scale_class.get(scale)
+        if own is None:
+            auc = StatResult.undefined(f"scale {scale!r} has no criterion class of its own")
+        else:
+            auc = auc_mann_whitney(values[labels == own], values[labels != own], conf)
+        out[scale] = ScaleCriterion(scale=scale, own_class=own, by_class=by_class, auc=auc)
+    return out

@@ -12,7 +12,8 @@ from apps.reliability.irr_cli import LEVELS, IrrInputError, run_irr
 class Command(BaseCommand):
     help = (
         "Compute inter-rater reliability (percent agreement, kappas, alpha, AC1/AC2, PABAK, ICC) "
-        "of a CSV: wide (unit id, then one column per coder) or --long (unit,coder,value)."
+        "of a CSV: wide (unit id, then one column per coder) or --long (unit,coder,value); "
+        "with --criterion COLUMN, agreement of every coder with that criterion column."
     )
     # A file-only tool: it touches neither the database nor URLs, so it must keep working
     # while other parts of the project are broken or unmigrated.
@@ -32,6 +33,28 @@ class Command(BaseCommand):
         parser.add_argument(
             "--json", action="store_true", dest="as_json", help="print one JSON object"
         )
+        parser.add_argument(
+            "--criterion",
+            metavar="COLUMN",
+            help="compare every other column with this criterion column (e.g. the AAI)",
+        )
+        parser.add_argument(
+            "--map",
+            dest="criterion_map",
+            help="coded category -> criterion class, default secure=F,avoidant=Ds,preoccupied=E",
+        )
+        parser.add_argument(
+            "--collapse",
+            help="2-way collapse of the coded categories, default secure=secure,"
+            "avoidant=insecure,preoccupied=insecure",
+        )
+        parser.add_argument(
+            "--policy",
+            choices=("secondary", "exclude", "own_class"),
+            default="secondary",
+            help="U/CC criterion cells (written U/Ds): compare through the secondary class, "
+            "exclude them, or keep U as its own class (needs a category mapped to U)",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:
@@ -43,6 +66,10 @@ class Command(BaseCommand):
                 n_boot=options["bootstrap"],
                 seed=options["seed"],
                 as_json=options["as_json"],
+                criterion=options["criterion"],
+                criterion_map=options["criterion_map"],
+                collapse=options["collapse"],
+                policy=options["policy"],
             )
         except IrrInputError as exc:
             raise CommandError(str(exc)) from exc
