@@ -58,3 +58,76 @@ class ReliabilityReport(BackgroundJob):
 
     def __str__(self) -> str:
         return f"Reliability report {self.pk} ({self.state})"
+
+
+class CriterionMapping(models.Model):
+    """Which AAI class each category of a coding system's classification stands for.
+
+    One per project and coding system; without a stored one, a classification with the PACS
+    categories (secure, avoidant, preoccupied) uses the default F / Ds / E mapping.
+    """
+
+    project = models.ForeignKey(
+        Project, on_delete=models.CASCADE, related_name="criterion_mappings"
+    )
+    coding_system = models.ForeignKey(
+        CodingSystem, on_delete=models.CASCADE, related_name="criterion_mappings"
+    )
+    classification = models.ForeignKey(
+        "codebooks.Classification", on_delete=models.CASCADE, related_name="+"
+    )
+    # {category code: AAI class}, one-to-one.
+    mapping = models.JSONField(default=dict)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["project", "coding_system"], name="one_criterion_mapping_per_system"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Criterion mapping of {self.coding_system_id}"
+
+
+class CriterionReport(BackgroundJob):
+    """One computation of agreement between coded classifications and the AAI criterion.
+
+    Like a reliability report, finished results never change; the mapping, U/CC policy,
+    collapse and classification source are stored with it, with the sessions it read and the
+    library versions, so the numbers can be reproduced.
+    """
+
+    job_task = "apps.reliability.tasks.criterion_report_compute_task"
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="criterion_reports")
+    coding_system = models.ForeignKey(
+        CodingSystem, on_delete=models.PROTECT, related_name="criterion_reports"
+    )
+    # {"classification": code, "mapping": {...}, "policy": ..., "collapse": {...} | None,
+    #  "source": "coder" | "derived", "confidence": 0.95}
+    parameters = models.JSONField(default=dict, blank=True)
+    results = models.JSONField(null=True, blank=True)
+    sessions_used = models.JSONField(default=list, blank=True)
+    versions = models.JSONField(default=dict, blank=True)
+    trigger = models.CharField(max_length=20, default="manual")
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(progress__lte=100), name="criterion_report_progress_at_most_100"
+            ),
+        ]
+        indexes = [models.Index(fields=["project", "coding_system", "state"])]
+
+    def __str__(self) -> str:
+        return f"Criterion report {self.pk} ({self.state})"

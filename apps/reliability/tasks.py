@@ -25,3 +25,17 @@ def report_compute_task(self, report_id: int) -> None:
         report_compute(report_id=report_id, task_id=self.request.id)
     except JobSuperseded:
         logger.info("Reliability report %s was restarted elsewhere; this run stops", report_id)
+
+
+@shared_task(bind=True, base=JobTask, job_model="reliability.CriterionReport")
+def criterion_report_compute_task(self, report_id: int) -> None:
+    """Compute one criterion report (coded classifications against the AAI); safe to rerun.
+
+    Retries and failure recording are JobTask's, as for reliability reports.
+    """
+    from apps.reliability.criterion_reports import criterion_report_compute
+
+    try:
+        criterion_report_compute(report_id=report_id, task_id=self.request.id)
+    except JobSuperseded:
+        logger.info("Criterion report %s was restarted elsewhere; this run stops", report_id)

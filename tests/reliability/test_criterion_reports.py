@@ -1,0 +1,273 @@
+"""Criterion reports: coded classifications against the AAI, stored and computed as jobs.
+
+The project is built through the real services (codebook import, transcripts import, case
+labels, codings CSV import), so a report exercises the rows, the loader, the statistics and
+the stored results. Expected values are derived by hand below.
+
+Ten sessions, AAI (primary/secondary) and the two coders' classifications
+(s secure, a avoidant, p preoccupied):
+
+    session  K000 K001 K002 K003 K004 K005 K006 K007 K008 K009
+    AAI      F    F    F    F    Ds   Ds   Ds   E    E    U/Ds
+    coder A  s    s    s    a    a    a    s    p    a    a
+    coder B  s    s    s    s    a    a    a    p    p    a
+"""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth import get_user_model
+
+from apps.annotations.importer import codings_import_csv
+from apps.codebooks.services import coding_system_import_file
+from apps.projects.errors import DomainError
+from apps.projects.models import Membership, Role
+from apps.projects.services import project_create
+from apps.reliability.criterion_reports import (
+    criterion_mapping_for,
+    criterion_mapping_set,
+    criterion_report_compute,
+    criterion_report_request,
+)
+from apps.reliability.models import CriterionMapping, CriterionReport, ReportState
+from apps.transcripts.models import Case, Session
+from apps.transcripts.services import case_update, transcripts_import
+
+pytestmark = pytest.mark.django_db
+
+CODEBOOK = """\
+format: coding-platform/codebook
+format_version: 1
+key: attach
+name: Attachment test codebook
+version: "1"
+source: Built for the tests.
+licence: CC0-1.0
+scales:
+  - code: seeking
+    name: Seeking
+markers:
+  - code: m01
+    number: 1
+    name: Asks for help
+    scale: seeking
+    unit: patient_turn
+classifications:
+  - code: attachment
+    name: Attachment
+    required: false
+    categories:
+      - code: secure
+        name: Secure
+      - code: avoidant
+        name: Avoidant
+      - code: preoccupied
+        name: Preoccupied
+"""
+
+AAI = [("F", ""), ("F", ""), ("F", ""), ("F", ""), ("Ds", ""), ("Ds", ""), ("Ds", "")]
+AAI += [("E", ""), ("E", ""), ("U", "Ds")]
+LONG = {"s": "secure", "a": "avoidant", "p": "preoccupied"}
+CODER_A = "sssaaasp" + "aa"
+CODER_B = "ssssaaap" + "pa"
+EMAILS = ["rater.a@example.org", "rater.b@example.org"]
+
+
+def build_project(*, with_aai: bool = True, submit: bool = True):
+    """The ten-session project above; the codings go in through the codings CSV import."""
+    User = get_user_model()
+    lead = User.objects.create_user(email="lead.crit@example.org", password="pw-for-tests-1")
+    project = project_create(name="Criterion study", created_by=lead)
+    coders = []
+    for email in EMAILS:
+        user = User.objects.create_user(email=email, password="pw-for-tests-1")
+        Membership.objects.create(project=project, user=user, role=Role.CODER)
+        coders.append(user)
+    system = coding_system_import_file(
+        project=project, filename="attach.yaml", content=CODEBOOK.encode(), by=lead
+    )
+    files, manifest = [], ["file,case,session_number"]
+    for i in range(10):
+        files.append((f"s{i}.txt", b"T: How are you?\nP: I need some help with this.\n"))
+        manifest.append(f"s{i}.txt,K{i:03d},1")
+    transcripts_import(
+        project=project, files=files, manifest=("m.csv", "\n".join(manifest).encode()), by=lead
+    )
+    if with_aai:
+        for i, (primary, secondary) in enumerate(AAI):
+            case = Case.objects.get(project=project, code=f"K{i:03d}")
+            case_update(case=case, aai_primary=primary, aai_secondary=secondary)
+    if submit:
+        import_codings(project, lead)
+    return project, system, lead, coders
+
+
+def import_codings(project, lead) -> None:
+    rows = ["case,session,coder,coding_system,kind,unit,item,value,note"]
+    for email, labels in zip(EMAILS, (CODER_A, CODER_B), strict=True):
+        for i, label in enumerate(labels):
+            rows.append(f"K{i:03d},1,{email},attach:1,classification,,attachment,{LONG[label]},")
+    codings_import_csv(
+        project=project, filename="codings.csv", content="\n".join(rows).encode(), by=lead
+    )
+
+
+def run(project, system, lead, parameters: dict) -> CriterionReport:
+    report = criterion_report_request(
+        project=project, coding_system=system, parameters=parameters, by=lead
+    )
+    criterion_report_compute(report_id=report.pk)  # the same call the Celery task makes
+    report.refresh_from_db()
+    assert report.state == ReportState.DONE, report.error
+    return report
+
+
+def test_default_mapping_is_pacs_when_the_categories_fit():
+    project, system, _, _ = build_project(submit=False)
+    found = criterion_mapping_for(project=project, coding_system=system)
+    assert found.pk is None  # the default, not stored
+    assert found.mapping == {"secure": "F", "avoidant": "Ds", "preoccupied": "E"}
+    assert found.classification.code == "attachment"
+
+
+def test_exclude_policy_hand_computed_kappa_and_listed_u_case():
+    project, system, lead, (a, b) = build_project()
+    CriterionReport.objects.all().delete()  # the import queued one; this test makes its own
+    report = run(project, system, lead, {"policy": "exclude"})
+    per = report.results["per_coder"]
+
+    # Coder A, K009 (U) excluded, n = 9. Rows coded, columns AAI (F, Ds, E):
+    #   secure      [3, 1, 0]   row 4
+    #   avoidant    [1, 2, 1]   row 4
+    #   preoccupied [0, 0, 1]   row 1     columns 4, 3, 2
+    # po = (3 + 2 + 1) / 9 = 6/9; pe = (4*4 + 4*3 + 1*2) / 81 = 30/81;
+    # kappa = (54/81 - 30/81) / (51/81) = 24/51.
+    three = per[str(a.pk)]["three_way"]
+    assert three["categories"] == ["secure", "avoidant", "preoccupied"]
+    assert three["confusion"]["counts"] == [[3, 1, 0], [1, 2, 1], [0, 0, 1]]
+    assert three["n"] == 9
+    assert three["percent_agreement"]["value"] == pytest.approx(6 / 9)
+    assert three["kappa"]["value"] == pytest.approx(24 / 51)
+    k009 = Session.objects.get(case__project=project, case__code="K009").pk
+    assert three["exclusions"] == [
+        {"session": str(k009), "reason": "U/CC excluded", "coder": str(a.pk)}
+    ]
+    # Secure vs insecure for A: [[3, 1], [1, 4]], po = 7/9, rows 4, 5, columns 4, 5,
+    # pe = (16 + 25) / 81 = 41/81, kappa = (63 - 41) / (81 - 41) = 22/40.
+    two = per[str(a.pk)]["two_way"]
+    assert two["confusion"]["counts"] == [[3, 1], [1, 4]]
+    assert two["kappa"]["value"] == pytest.approx(22 / 40)
+
+    # Coder B agrees on all nine organised cases: po = 1, kappa = 1.
+    assert per[str(b.pk)]["three_way"]["kappa"]["value"] == pytest.approx(1.0)
+    # Pooled, 18 pairs: A's table plus diag(4, 3, 2) = [[7,1,0],[1,5,1],[0,0,3]];
+    # po = 15/18; rows 8, 7, 3, columns 8, 6, 4; pe = (64 + 42 + 12) / 324 = 118/324;
+    # kappa = (270 - 118) / (324 - 118) = 152/206.
+    pooled = report.results["pooled"]["three_way"]
+    assert pooled["confusion"]["counts"] == [[7, 1, 0], [1, 5, 1], [0, 0, 3]]
+    assert pooled["percent_agreement"]["value"] == pytest.approx(15 / 18)
+    assert pooled["kappa"]["value"] == pytest.approx(152 / 206)
+
+    assert report.parameters == {
+        "classification": "attachment",
+        "mapping": {"secure": "F", "avoidant": "Ds", "preoccupied": "E"},
+        "policy": "exclude",
+        "collapse": {"secure": "secure", "avoidant": "insecure", "preoccupied": "insecure"},
+        "source": "coder",
+        "confidence": 0.95,
+    }
+    used = set(
+        Session.objects.filter(case__project=project).exclude(pk=k009).values_list("pk", flat=True)
+    )
+    assert report.sessions_used == sorted(used)
+    assert set(report.versions) == {"numpy", "scipy", "python", "platform"}
+    assert all(report.versions.values())
+    assert report.results["coders"] == [
+        {"id": a.pk, "email": EMAILS[0]},
+        {"id": b.pk, "email": EMAILS[1]},
+    ]
+
+
+def test_secondary_policy_uses_the_u_case_secondary_class():
+    project, system, lead, (a, _) = build_project()
+    report = run(project, system, lead, {"policy": "secondary"})
+    # K009 is U with secondary Ds; A coded it avoidant, so the avoidant row gains an agreement:
+    #   [[3,1,0],[1,3,1],[0,0,1]], n = 10, po = 7/10; rows 4, 5, 1; columns 4, 4, 2;
+    #   pe = (16 + 20 + 2) / 100 = 0.38; kappa = (0.70 - 0.38) / 0.62 = 0.32 / 0.62.
+    three = report.results["per_coder"][str(a.pk)]["three_way"]
+    assert three["confusion"]["counts"] == [[3, 1, 0], [1, 3, 1], [0, 0, 1]]
+    assert three["percent_agreement"]["value"] == pytest.approx(0.7)
+    assert three["kappa"]["value"] == pytest.approx(0.32 / 0.62)
+    assert three["exclusions"] == []
+    assert len(report.sessions_used) == 10
+
+
+def test_a_finished_report_is_not_recomputed():
+    project, system, lead, _ = build_project()
+    report = run(project, system, lead, {})
+    finished = report.finished_at
+    criterion_report_compute(report_id=report.pk)
+    report.refresh_from_db()
+    assert report.finished_at == finished
+
+
+def test_submission_queues_a_criterion_report_when_there_are_aai_labels():
+    project, system, _, _ = build_project()
+    queued = CriterionReport.objects.filter(project=project, trigger="submission")
+    assert queued.count() == 1
+    assert queued.get().parameters["policy"] == "secondary"
+
+
+def test_no_criterion_report_is_queued_without_aai_labels():
+    project, _, _, _ = build_project(with_aai=False)
+    assert not CriterionReport.objects.filter(project=project).exists()
+
+
+def test_mapping_set_stores_and_is_then_used():
+    project, system, lead, _ = build_project(submit=False)
+    stored = criterion_mapping_set(
+        project=project,
+        coding_system=system,
+        mapping={"secure": "F", "avoidant": "E", "preoccupied": "Ds"},
+        by=lead,
+    )
+    assert stored.pk is not None
+    found = criterion_mapping_for(project=project, coding_system=system)
+    assert found.pk == stored.pk
+    assert found.mapping == {"secure": "F", "avoidant": "E", "preoccupied": "Ds"}
+    report = criterion_report_request(project=project, coding_system=system, by=lead)
+    assert report.parameters["mapping"] == found.mapping
+
+
+@pytest.mark.parametrize(
+    ("mapping", "message"),
+    [
+        ({"secure": "F", "avoidant": "F"}, "one-to-one"),
+        ({"secure": "F", "anxious": "E"}, "No classification"),
+        ({"secure": "X"}, "Unknown AAI classes"),
+        ({}, "at least one category"),
+    ],
+)
+def test_mapping_validation_errors(mapping, message):
+    project, system, lead, _ = build_project(submit=False)
+    with pytest.raises(DomainError, match=message):
+        criterion_mapping_set(project=project, coding_system=system, mapping=mapping, by=lead)
+    assert not CriterionMapping.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("parameters", "message"),
+    [
+        ({"policy": "drop"}, "policy must be"),
+        ({"source": "adjudicated"}, "source must be"),
+        ({"source": "derived"}, "no derivation rule"),
+        ({"collapse": {"secure": "secure"}}, "collapse must give"),
+        ({"seed": 3}, "Unknown parameters"),
+    ],
+)
+def test_report_parameter_errors(parameters, message):
+    project, system, lead, _ = build_project(submit=False)
+    with pytest.raises(DomainError, match=message):
+        criterion_report_request(
+            project=project, coding_system=system, parameters=parameters, by=lead
+        )
