@@ -80,6 +80,21 @@ urlpatterns = [
         reliability.ReportDetailView.as_view(),
         name="api-report",
     ),
+    path(
+        P + "criterion-reports/",
+        reliability.CriterionReportListView.as_view(),
+        name="api-criterion-reports",
+    ),
+    path(
+        P + "criterion-reports/<id:criterion_report_id>/",
+        reliability.CriterionReportDetailView.as_view(),
+        name="api-criterion-report",
+    ),
+    path(
+        P + "coding-systems/<id:coding_system_id>/criterion-mapping/",
+        reliability.CriterionMappingView.as_view(),
+        name="api-criterion-mapping",
+    ),
     path("me/assignments/", assignments.MyAssignmentsView.as_view(), name="api-my-assignments"),
     path(A, assignments.AssignmentDetailView.as_view(), name="api-assignment"),
     path(A + "submit/", assignments.AssignmentSubmitView.as_view(), name="api-assignment-submit"),

@@ -40,7 +40,7 @@ from apps.annotations.services import marker_apply
 from apps.assignments.models import Purpose, State
 from apps.assignments.services import assignment_create
 from apps.projects.models import Membership
-from apps.reliability.models import ReliabilityReport
+from apps.reliability.models import CriterionReport, ReliabilityReport
 from apps.transcripts.services import recording_attach
 from coding_platform.api_fields import ID_MAX
 from tests.factories import (
@@ -160,6 +160,7 @@ def study(project, pacs, threers, lab, transcript, other_transcript, cast):
         project=project, user=UserFactory(email="spare@example.org"), role="viewer"
     )
     report = ReliabilityReport.objects.create(project=project, coding_system=pacs)
+    criterion_report = CriterionReport.objects.create(project=project, coding_system=pacs)
     ids = {
         "project_id": project.pk,
         "membership_id": spare.pk,
@@ -170,6 +171,7 @@ def study(project, pacs, threers, lab, transcript, other_transcript, cast):
         "assignment_id": assignment.pk,
         "application_id": applied.pk,
         "report_id": report.pk,
+        "criterion_report_id": criterion_report.pk,
     }
     people = {
         "lead": lead,

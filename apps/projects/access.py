@@ -315,3 +315,24 @@ def _project_of(model, object_id) -> int:
     if found is None:
         raise NotFoundError()
     return found
+
+
+def access_criterion_report(user, project_id: int, report_id: int):
+    """Return a criterion report of this project that the user may read.
+
+    The readers are those of reliability reports; other members get "not found", like for
+    a report that does not exist (as for access_report).
+    """
+    from apps.reliability.models import CriterionReport
+
+    membership = membership_for(user, project_id)
+    if membership.role not in REPORT_READERS:
+        raise NotFoundError()
+    report = (
+        CriterionReport.objects.select_related("coding_system")
+        .filter(pk=report_id, project_id=project_id)
+        .first()
+    )
+    if report is None:
+        raise NotFoundError()
+    return report

@@ -1,4 +1,4 @@
-"""API for reliability reports: start, list, read."""
+"""API for reliability and criterion (AAI) reports: start, list, read; criterion mappings."""
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
@@ -6,10 +6,23 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.codebooks.models import CodingSystem
-from apps.projects.access import access_project_manage, access_report, access_reports
+from apps.projects.access import (
+    access_criterion_report,
+    access_project_manage,
+    access_report,
+    access_reports,
+)
 from apps.projects.errors import NotFoundError
 from apps.reliability import services
-from apps.reliability.models import ReliabilityReport
+from apps.reliability.criterion_reports import (
+    SOURCES,
+    criterion_mapping_for,
+    criterion_mapping_set,
+    criterion_report_request,
+)
+from apps.reliability.models import CriterionMapping, CriterionReport, ReliabilityReport
+from apps.reliability.stats.criterion import POLICIES
+from apps.transcripts.models import AAIClass
 from coding_platform.api_fields import IdField
 
 
@@ -108,3 +121,154 @@ class ReportDetailView(APIView):
     def get(self, request, report_id: int):
         report = access_report(request.user, report_id)
         return Response(ReportDetailSerializer(report).data)
+
+
+# Criterion reports: coded classifications against the AAI --------------------------------
+
+
+class CriterionReportSerializer(serializers.ModelSerializer):
+    coding_system_label = serializers.CharField(source="coding_system.label", read_only=True)
+
+    class Meta:
+        model = CriterionReport
+        fields = [
+            "id",
+            "project",
+            "coding_system",
+            "coding_system_label",
+            "parameters",
+            "trigger",
+            "state",
+            "progress",
+            "attempts",
+            "created_at",
+            "started_at",
+            "heartbeat_at",
+            "finished_at",
+            "sessions_used",
+            "versions",
+            "error",
+        ]
+        read_only_fields = fields
+
+
+class CriterionReportDetailSerializer(CriterionReportSerializer):
+    class Meta(CriterionReportSerializer.Meta):
+        fields = [*CriterionReportSerializer.Meta.fields, "results"]
+        read_only_fields = fields
+
+
+class CriterionParametersSerializer(serializers.Serializer):
+    mapping = serializers.DictField(
+        child=serializers.ChoiceField(choices=AAIClass.choices),
+        required=False,
+        help_text="{category code: AAI class}; the stored or default mapping when left out.",
+    )
+    policy = serializers.ChoiceField(choices=list(POLICIES), required=False)
+    collapse = serializers.DictField(
+        child=serializers.CharField(max_length=60),
+        required=False,
+        allow_null=True,
+        help_text="{category code: group} for the 2-way view; null for none.",
+    )
+    source = serializers.ChoiceField(choices=list(SOURCES), required=False)
+    confidence = serializers.FloatField(required=False, min_value=0.5, max_value=0.999)
+
+
+class CriterionReportStartSerializer(serializers.Serializer):
+    coding_system = IdField()
+    parameters = CriterionParametersSerializer(required=False)
+
+
+class CriterionMappingSerializer(serializers.Serializer):
+    coding_system = serializers.IntegerField(read_only=True)
+    classification = serializers.CharField(read_only=True, allow_null=True)
+    stored = serializers.BooleanField(read_only=True)
+    mapping = serializers.DictField(child=serializers.ChoiceField(choices=AAIClass.choices))
+
+
+def _system_of(project_id: int, coding_system_id: int) -> CodingSystem:
+    system = CodingSystem.objects.filter(pk=coding_system_id, project_id=project_id).first()
+    if system is None:
+        raise NotFoundError("No such coding system in this project.")
+    return system
+
+
+def _mapping_data(system: CodingSystem, found: CriterionMapping | None) -> dict:
+    return {
+        "coding_system": system.pk,
+        "classification": found.classification.code if found else None,
+        "stored": bool(found and found.pk),
+        "mapping": dict(found.mapping) if found else {},
+    }
+
+
+class CriterionReportListView(APIView):
+    @extend_schema(
+        responses=CriterionReportSerializer(many=True), summary="Criterion (AAI) reports"
+    )
+    def get(self, request, project_id: int):
+        access_reports(request.user, project_id)
+        reports = CriterionReport.objects.filter(project_id=project_id).select_related(
+            "coding_system"
+        )
+        return Response(CriterionReportSerializer(reports, many=True).data)
+
+    @extend_schema(
+        request=CriterionReportStartSerializer,
+        responses={202: CriterionReportSerializer},
+        summary="Start a criterion report (computed in the background)",
+    )
+    def post(self, request, project_id: int):
+        membership = access_project_manage(request.user, project_id, "start reports")
+        payload = CriterionReportStartSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        system = _system_of(project_id, payload.validated_data["coding_system"])
+        report = criterion_report_request(
+            project=membership.project,
+            coding_system=system,
+            parameters=dict(payload.validated_data.get("parameters", {})),
+            by=request.user,
+        )
+        report.refresh_from_db()
+        return Response(CriterionReportSerializer(report).data, status=202)
+
+
+class CriterionReportDetailView(APIView):
+    @extend_schema(
+        responses={200: CriterionReportDetailSerializer},
+        summary="A criterion report with its results",
+    )
+    def get(self, request, project_id: int, criterion_report_id: int):
+        report = access_criterion_report(request.user, project_id, criterion_report_id)
+        return Response(CriterionReportDetailSerializer(report).data)
+
+
+class CriterionMappingView(APIView):
+    @extend_schema(
+        responses={200: CriterionMappingSerializer},
+        summary="How a coding system's categories map to AAI classes",
+    )
+    def get(self, request, project_id: int, coding_system_id: int):
+        membership = access_reports(request.user, project_id)
+        system = _system_of(project_id, coding_system_id)
+        found = criterion_mapping_for(project=membership.project, coding_system=system)
+        return Response(_mapping_data(system, found))
+
+    @extend_schema(
+        request=CriterionMappingSerializer,
+        responses={200: CriterionMappingSerializer},
+        summary="Set the mapping of categories to AAI classes",
+    )
+    def put(self, request, project_id: int, coding_system_id: int):
+        membership = access_project_manage(request.user, project_id, "set criterion mappings")
+        system = _system_of(project_id, coding_system_id)
+        payload = CriterionMappingSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        stored = criterion_mapping_set(
+            project=membership.project,
+            coding_system=system,
+            mapping=dict(payload.validated_data["mapping"]),
+            by=request.user,
+        )
+        return Response(_mapping_data(system, stored))

@@ -22,7 +22,7 @@ from apps.annotations.services import marker_apply
 from apps.assignments.models import Purpose, State
 from apps.assignments.services import assignment_create
 from apps.projects.models import Invitation
-from apps.reliability.models import ReliabilityReport
+from apps.reliability.models import CriterionReport, ReliabilityReport
 from apps.transcripts.models import Turn
 from apps.transcripts.services import recording_attach
 from tests.factories import (
@@ -73,9 +73,11 @@ def world(project, pacs, threers, lab, transcript, other_transcript, lead, coder
         project=project, email="outsider@example.org", role="coder", invited_by=lead
     )
     report = ReliabilityReport.objects.create(project=project, coding_system=pacs)
+    criterion_report = CriterionReport.objects.create(project=project, coding_system=pacs)
     return SimpleNamespace(
         invitation=invitation.token,
         report=report.pk,
+        criterion_report=criterion_report.pk,
         project=project.pk,
         pacs=pacs,
         threers=threers.pk,
@@ -411,6 +413,44 @@ ENDPOINTS = [
         lambda w: f"/api/reliability-reports/{w.report}/",
         200,
         REPORT_READERS,
+    ),
+    # Criterion (AAI) reports and mappings: the readers of reliability reports.
+    Endpoint(
+        "api-criterion-reports",
+        "get",
+        lambda w: f"/api/projects/{w.project}/criterion-reports/",
+        200,
+        REPORT_READERS,
+        CODERS,
+    ),
+    manage(
+        "api-criterion-reports",
+        "post",
+        lambda w: f"/api/projects/{w.project}/criterion-reports/",
+        202,
+        body=lambda w: {"coding_system": w.pacs.pk, "parameters": {"policy": "exclude"}},
+    ),
+    Endpoint(
+        "api-criterion-report",
+        "get",
+        lambda w: f"/api/projects/{w.project}/criterion-reports/{w.criterion_report}/",
+        200,
+        REPORT_READERS,
+    ),
+    Endpoint(
+        "api-criterion-mapping",
+        "get",
+        lambda w: f"/api/projects/{w.project}/coding-systems/{w.pacs.pk}/criterion-mapping/",
+        200,
+        REPORT_READERS,
+        CODERS,
+    ),
+    manage(
+        "api-criterion-mapping",
+        "put",
+        lambda w: f"/api/projects/{w.project}/coding-systems/{w.pacs.pk}/criterion-mapping/",
+        200,
+        body=lambda w: {"mapping": {"secure": "F", "avoidant": "Ds", "preoccupied": "E"}},
     ),
     Endpoint("api-my-assignments", "get", lambda w: "/api/me/assignments/", 200, EVERYONE),
     Endpoint(

@@ -271,3 +271,102 @@ def test_report_parameter_errors(parameters, message):
         criterion_report_request(
             project=project, coding_system=system, parameters=parameters, by=lead
         )
+
+
+# API ---------------------------------------------------------------------------------------
+
+
+def _member(project, email: str, role: str):
+    user = get_user_model().objects.create_user(email=email, password="pw-for-tests-1")
+    Membership.objects.create(project=project, user=user, role=role)
+    return user
+
+
+def test_api_start_list_and_read_a_criterion_report(client):
+    project, system, lead, _ = build_project()
+    CriterionReport.objects.all().delete()
+    client.force_login(lead)
+    base = f"/api/projects/{project.pk}/criterion-reports/"
+    started = client.post(
+        base,
+        {"coding_system": system.pk, "parameters": {"policy": "exclude"}},
+        content_type="application/json",
+    )
+    assert started.status_code == 202, started.content
+    report_id = started.json()["id"]
+    assert started.json()["parameters"]["policy"] == "exclude"
+    criterion_report_compute(report_id=report_id)
+    listed = client.get(base).json()
+    assert [r["id"] for r in listed] == [report_id]
+    assert "results" not in listed[0]
+    detail = client.get(f"{base}{report_id}/").json()
+    assert detail["state"] == ReportState.DONE
+    assert detail["results"]["pooled"]["three_way"]["kappa"]["value"] == pytest.approx(152 / 206)
+    assert len(detail["sessions_used"]) == 9
+
+
+def test_coders_and_trainees_may_not_read_criterion_reports(client):
+    project, system, lead, (coder, _) = build_project()
+    trainee = _member(project, "trainee.crit@example.org", Role.TRAINEE)
+    report = run(project, system, lead, {})
+    base = f"/api/projects/{project.pk}/criterion-reports/"
+    mapping = f"/api/projects/{project.pk}/coding-systems/{system.pk}/criterion-mapping/"
+    for user in (coder, trainee):
+        client.force_login(user)
+        assert client.get(base).status_code == 403
+        assert client.get(f"{base}{report.pk}/").status_code == 404
+        assert client.get(mapping).status_code == 403
+        assert (
+            client.post(base, {"coding_system": system.pk}, content_type="application/json")
+        ).status_code == 403
+        assert (
+            client.put(
+                mapping, {"mapping": {"secure": "F"}}, content_type="application/json"
+            ).status_code
+            == 403
+        )
+
+
+def test_a_report_of_another_project_is_not_found(client):
+    project, system, lead, _ = build_project()
+    report = run(project, system, lead, {})
+    other = project_create(name="Another study", created_by=lead)
+    client.force_login(lead)
+    response = client.get(f"/api/projects/{other.pk}/criterion-reports/{report.pk}/")
+    assert response.status_code == 404
+
+
+def test_api_mapping_get_put_and_validation(client):
+    project, system, lead, _ = build_project(submit=False)
+    client.force_login(lead)
+    url = f"/api/projects/{project.pk}/coding-systems/{system.pk}/criterion-mapping/"
+    shown = client.get(url).json()
+    assert shown == {
+        "coding_system": system.pk,
+        "classification": "attachment",
+        "stored": False,
+        "mapping": {"secure": "F", "avoidant": "Ds", "preoccupied": "E"},
+    }
+    duplicate = client.put(
+        url, {"mapping": {"secure": "F", "avoidant": "F"}}, content_type="application/json"
+    )
+    assert duplicate.status_code == 400
+    assert "one-to-one" in duplicate.json()["error"]["message"]
+    unknown = client.put(url, {"mapping": {"anxious": "E"}}, content_type="application/json")
+    assert unknown.status_code == 400
+    assert "No classification" in unknown.json()["error"]["message"]
+    bad_class = client.put(url, {"mapping": {"secure": "X"}}, content_type="application/json")
+    assert bad_class.status_code == 400
+    # Any one-to-one mapping onto AAI classes is accepted and stored.
+    saved = client.put(
+        url,
+        {"mapping": {"secure": "F", "avoidant": "E", "preoccupied": "Ds"}},
+        content_type="application/json",
+    )
+    assert saved.status_code == 200
+    assert saved.json()["stored"] is True
+    assert client.get(url).json()["mapping"] == {
+        "secure": "F",
+        "avoidant": "E",
+        "preoccupied": "Ds",
+    }
