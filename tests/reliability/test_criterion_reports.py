@@ -32,6 +32,7 @@ from apps.reliability.criterion_reports import (
 from apps.reliability.models import CriterionMapping, CriterionReport, ReportState
 from apps.transcripts.models import Case, Session
 from apps.transcripts.services import case_update, transcripts_import
+from coding_platform.celery import app as default_app
 
 pytestmark = pytest.mark.django_db
 
@@ -370,3 +371,129 @@ def test_api_mapping_get_put_and_validation(client):
         "avoidant": "E",
         "preoccupied": "Ds",
     }
+
+
+# The job path and the rule-derived classification -----------------------------------------
+
+
+@pytest.fixture
+def in_process_tasks():
+    """Tasks run in-process even in the PostgreSQL + Redis pass (no worker in these tests)."""
+    before = default_app.conf.task_always_eager
+    default_app.conf.task_always_eager = True
+    yield
+    default_app.conf.task_always_eager = before
+
+
+def test_a_requested_report_is_computed_by_its_task_after_commit(
+    in_process_tasks, django_capture_on_commit_callbacks
+):
+    project, system, lead, _ = build_project()
+    CriterionReport.objects.all().delete()
+    with django_capture_on_commit_callbacks(execute=True) as sent:
+        report = criterion_report_request(
+            project=project, coding_system=system, parameters={"policy": "exclude"}, by=lead
+        )
+    assert len(sent) == 1
+    report.refresh_from_db()
+    assert report.state == ReportState.DONE, report.error
+    assert report.attempts == 1
+    assert report.results["pooled"]["three_way"]["n"] == 18
+
+
+DERIVED_CODEBOOK = """\
+format: coding-platform/codebook
+format_version: 1
+key: derive
+name: Derived attachment test codebook
+version: "1"
+source: Built for the tests.
+licence: CC0-1.0
+scales:
+  - code: sec
+    name: Secure scale
+  - code: avo
+    name: Avoidance
+  - code: pre
+    name: Resistance
+rating_items:
+  - code: r_sec
+    name: Secure rating
+    level: session
+    scale: sec
+    min: 1
+    max: 10
+    required: false
+  - code: r_avo
+    name: Avoidance rating
+    level: session
+    scale: avo
+    min: 1
+    max: 10
+    required: false
+  - code: r_pre
+    name: Resistance rating
+    level: session
+    scale: pre
+    min: 1
+    max: 10
+    required: false
+classifications:
+  - code: attachment
+    name: Attachment
+    required: false
+    categories:
+      - code: secure
+        name: Secure
+      - code: avoidant
+        name: Avoidant
+      - code: preoccupied
+        name: Preoccupied
+    derivation:
+      rule: highest_scale
+      source: ratings
+      scale_to_category:
+        sec: secure
+        avo: avoidant
+        pre: preoccupied
+      tie: unclassified
+"""
+
+
+def test_derived_source_uses_the_rule_not_the_coders_choice():
+    User = get_user_model()
+    lead = User.objects.create_user(email="lead.derive@example.org", password="pw-for-tests-1")
+    project = project_create(name="Derived study", created_by=lead)
+    coder = User.objects.create_user(email=EMAILS[0], password="pw-for-tests-1")
+    Membership.objects.create(project=project, user=coder, role=Role.CODER)
+    system = coding_system_import_file(
+        project=project, filename="derive.yaml", content=DERIVED_CODEBOOK.encode(), by=lead
+    )
+    files = [(f"s{i}.txt", b"T: How are you?\nP: I need some help.\n") for i in range(3)]
+    manifest = "file,case,session_number\n" + "\n".join(f"s{i}.txt,K{i:03d},1" for i in range(3))
+    transcripts_import(project=project, files=files, manifest=("m.csv", manifest.encode()), by=lead)
+    for i, primary in enumerate(["F", "Ds", "E"]):
+        case_update(case=Case.objects.get(project=project, code=f"K{i:03d}"), aai_primary=primary)
+    # The coder chooses secure every time; the ratings make the rule derive the AAI's class.
+    rows = ["case,session,coder,coding_system,kind,unit,item,value,note"]
+    for i, top in enumerate(["r_sec", "r_avo", "r_pre"]):
+        rows.append(f"K{i:03d},1,{EMAILS[0]},derive:1,classification,,attachment,secure,")
+        for item in ("r_sec", "r_avo", "r_pre"):
+            rows.append(
+                f"K{i:03d},1,{EMAILS[0]},derive:1,rating,,{item},{8 if item == top else 2},"
+            )
+    codings_import_csv(project=project, filename="c.csv", content="\n".join(rows).encode(), by=lead)
+
+    derived = run(project, system, lead, {"source": "derived"})
+    chosen = run(project, system, lead, {"source": "coder"})
+
+    # Derived: the diagonal [[1,0,0],[0,1,0],[0,0,1]], po = 3/3 = 1, kappa = 1.
+    d = derived.results["per_coder"][str(coder.pk)]["three_way"]
+    assert d["confusion"]["counts"] == [[1, 0, 0], [0, 1, 0], [0, 0, 1]]
+    assert d["kappa"]["value"] == pytest.approx(1.0)
+    # Chosen: all secure, [[1,1,1],[0,0,0],[0,0,0]], po = 1/3; rows 3, 0, 0; columns 1, 1, 1;
+    # pe = (3 * 1) / 9 = 1/3; kappa = (1/3 - 1/3) / (1 - 1/3) = 0.
+    c = chosen.results["per_coder"][str(coder.pk)]["three_way"]
+    assert c["confusion"]["counts"] == [[1, 1, 1], [0, 0, 0], [0, 0, 0]]
+    assert c["percent_agreement"]["value"] == pytest.approx(1 / 3)
+    assert c["kappa"]["value"] == pytest.approx(0.0, abs=1e-12)
