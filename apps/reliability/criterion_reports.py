@@ -30,6 +30,7 @@ from apps.reliability.stats.criterion import (
     PACS_CRITERION,
     POLICIES,
     CriterionRecord,
+    Policy,
     compare_coders_with_criterion,
     pair_with_criterion,
 )
@@ -326,12 +327,15 @@ def criterion_report_compute(
             collapse=p["collapse"],
             conf=p["confidence"],
         )
+        # The sessions of the 3-way view, which (as in the statistics) resolves U/CC to their
+        # secondary class under own_class; the 4-way view only adds U to these.
+        three_way: Policy = "secondary" if p["policy"] == "own_class" else p["policy"]
         used = sorted(
             {
                 s
                 for coded in codings.values()
                 for s in pair_with_criterion(
-                    coded, criteria, mapping=mapping, policy=p["policy"]
+                    coded, criteria, mapping=mapping, policy=three_way
                 ).sessions
             }
         )
