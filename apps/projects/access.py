@@ -292,9 +292,21 @@ def access_report(user, report_id: int) -> ReliabilityReport:
     return ReliabilityReport.objects.select_related("coding_system", "project").get(pk=report_id)
 
 
+# Criterion labels (AAI, PSQ) stay hidden from coders, trainees and trainers (who train raters
+# on the same sessions): criterion reports reveal them too, so they have the same readers.
+CRITERION_READERS = MANAGING_ROLES | {Role.VIEWER}
+
+
 def can_see_criteria(membership: Membership) -> bool:
     """Criterion labels (AAI, PSQ) stay hidden from coders and trainees: they code blind."""
-    return membership.role in MANAGING_ROLES | {Role.VIEWER}
+    return membership.role in CRITERION_READERS
+
+
+def access_criterion_reports(user, project_id: int) -> Membership:
+    """The membership of someone who may read the project's criterion (AAI) reports."""
+    return access_project(
+        user, project_id, roles=CRITERION_READERS, action="read criterion (AAI) reports"
+    )
 
 
 def can_manage(membership: Membership) -> bool:
@@ -320,13 +332,13 @@ def _project_of(model, object_id) -> int:
 def access_criterion_report(user, project_id: int, report_id: int):
     """Return a criterion report of this project that the user may read.
 
-    The readers are those of reliability reports; other members get "not found", like for
-    a report that does not exist (as for access_report).
+    The readers are those who may see criterion labels (CRITERION_READERS); other members
+    get "not found", like for a report that does not exist (as for access_report).
     """
     from apps.reliability.models import CriterionReport
 
     membership = membership_for(user, project_id)
-    if membership.role not in REPORT_READERS:
+    if membership.role not in CRITERION_READERS:
         raise NotFoundError()
     report = (
         CriterionReport.objects.select_related("coding_system")

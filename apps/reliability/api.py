@@ -8,6 +8,7 @@ from rest_framework.views import APIView
 from apps.codebooks.models import CodingSystem
 from apps.projects.access import (
     access_criterion_report,
+    access_criterion_reports,
     access_project_manage,
     access_report,
     access_reports,
@@ -208,7 +209,7 @@ class CriterionReportListView(APIView):
         responses=CriterionReportSerializer(many=True), summary="Criterion (AAI) reports"
     )
     def get(self, request, project_id: int):
-        access_reports(request.user, project_id)
+        access_criterion_reports(request.user, project_id)
         reports = CriterionReport.objects.filter(project_id=project_id).select_related(
             "coding_system"
         )

@@ -139,6 +139,8 @@ CODING_READERS = roles("lead", "coordinator", "coder_a")
 # Reliability results can reveal a coder's choices, so coders and trainees do not read them.
 REPORT_READERS = roles("lead", "coordinator", "trainer", "viewer")
 CODERS = MEMBERS - REPORT_READERS
+# Criterion (AAI) reports reveal criterion labels: not for coders, trainees or trainers.
+CRITERION_READERS = roles("lead", "coordinator", "viewer")
 
 
 def manage(name, method, path, ok, body=None, fmt="json") -> Endpoint:
@@ -414,14 +416,15 @@ ENDPOINTS = [
         200,
         REPORT_READERS,
     ),
-    # Criterion (AAI) reports and mappings: the readers of reliability reports.
+    # Criterion (AAI) reports: those who may see criterion labels; the mapping (no labels):
+    # the readers of reliability reports.
     Endpoint(
         "api-criterion-reports",
         "get",
         lambda w: f"/api/projects/{w.project}/criterion-reports/",
         200,
-        REPORT_READERS,
-        CODERS,
+        CRITERION_READERS,
+        MEMBERS - CRITERION_READERS,
     ),
     manage(
         "api-criterion-reports",
@@ -435,7 +438,7 @@ ENDPOINTS = [
         "get",
         lambda w: f"/api/projects/{w.project}/criterion-reports/{w.criterion_report}/",
         200,
-        REPORT_READERS,
+        CRITERION_READERS,
     ),
     Endpoint(
         "api-criterion-mapping",
