@@ -459,8 +459,7 @@ def _write(groups: dict[tuple, _Group], *, by, submit: bool) -> None:
     bulk_create_with_history(ratings, RatingValue, batch_size=2000, default_user=by)
     bulk_create_with_history(choices, ClassificationValue, batch_size=2000, default_user=by)
     if submit:
-        from apps.reliability.criterion_reports import criterion_report_queue_after_submission
-        from apps.reliability.services import report_queue_after_submission
+        from apps.reliability.services import reports_queue_after_submission
 
         pairs = defaultdict(set)
         for group in groups.values():
@@ -468,7 +467,4 @@ def _write(groups: dict[tuple, _Group], *, by, submit: bool) -> None:
                 pairs[group.session.project_id].add(group.system.pk)
         for project_id, system_ids in pairs.items():
             for system_id in system_ids:
-                report_queue_after_submission(project_id=project_id, coding_system_id=system_id)
-                criterion_report_queue_after_submission(
-                    project_id=project_id, coding_system_id=system_id
-                )
+                reports_queue_after_submission(project_id=project_id, coding_system_id=system_id)

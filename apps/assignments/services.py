@@ -193,13 +193,9 @@ def assignment_submit(
     locked.revision += 1
     locked.save(update_fields=["state", "submitted_at", "revision"])
     if locked.purpose == Purpose.INDEPENDENT:
-        from apps.reliability.criterion_reports import criterion_report_queue_after_submission
-        from apps.reliability.services import report_queue_after_submission
+        from apps.reliability.services import reports_queue_after_submission
 
-        report_queue_after_submission(
-            project_id=locked.project_id, coding_system_id=locked.coding_system_id
-        )
-        criterion_report_queue_after_submission(
+        reports_queue_after_submission(
             project_id=locked.project_id, coding_system_id=locked.coding_system_id
         )
     return locked

@@ -81,6 +81,19 @@ def job_queue(*, job: BackgroundJob, countdown: int = 0) -> BackgroundJob:
     return job
 
 
+def job_pending_for_submissions(*, model: type[BackgroundJob], **scope) -> BackgroundJob | None:
+    """The still-queued job a burst of submissions joins (locked), for `scope`'s fields.
+
+    Call it inside a transaction: the row stays locked until the caller has decided, so two
+    submissions at once cannot both create a job.
+    """
+    return (
+        model.objects.select_for_update()
+        .filter(trigger="submission", state=JobState.QUEUED, **scope)
+        .first()
+    )
+
+
 def job_send(
     *, model: type[BackgroundJob], job_id: int, task_id: str, countdown: float = 0
 ) -> bool:

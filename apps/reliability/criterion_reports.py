@@ -20,11 +20,18 @@ from django.db import transaction
 from apps.annotations.models import ClassificationValue, MarkerApplication, RatingValue
 from apps.annotations.selectors import derived_classifications
 from apps.codebooks.models import Classification, CodingSystem
-from apps.jobs.services import job_claim, job_finish, job_heartbeat, job_keepalive, job_queue
+from apps.jobs.services import (
+    job_claim,
+    job_finish,
+    job_heartbeat,
+    job_keepalive,
+    job_pending_for_submissions,
+    job_queue,
+)
 from apps.projects.errors import DomainError
 from apps.projects.models import Project
 from apps.reliability.dataset import submitted_independent
-from apps.reliability.models import CriterionMapping, CriterionReport, ReportState
+from apps.reliability.models import CriterionMapping, CriterionReport
 from apps.reliability.stats.categories import SECURE_VS_INSECURE
 from apps.reliability.stats.criterion import (
     PACS_CRITERION,
@@ -210,15 +217,8 @@ def criterion_report_queue_after_submission(
     project has an AAI label; a burst of submissions joins the report still queued.
     """
     with transaction.atomic():
-        pending = (
-            CriterionReport.objects.select_for_update()
-            .filter(
-                project_id=project_id,
-                coding_system_id=coding_system_id,
-                trigger="submission",
-                state=ReportState.QUEUED,
-            )
-            .first()
+        pending = job_pending_for_submissions(
+            model=CriterionReport, project_id=project_id, coding_system_id=coding_system_id
         )
         if pending is not None:
             return pending

@@ -13,12 +13,19 @@ from django.conf import settings
 from django.db import transaction
 
 from apps.codebooks.models import CodingSystem
-from apps.jobs.services import job_claim, job_finish, job_heartbeat, job_keepalive, job_queue
+from apps.jobs.services import (
+    job_claim,
+    job_finish,
+    job_heartbeat,
+    job_keepalive,
+    job_pending_for_submissions,
+    job_queue,
+)
 from apps.projects.errors import DomainError
 from apps.projects.models import Project
 from apps.reliability.compute import compute_results
 from apps.reliability.dataset import load_dataset
-from apps.reliability.models import ReliabilityReport, ReportState
+from apps.reliability.models import ReliabilityReport
 from apps.reliability.selectors import report_has_sessions
 
 logger = logging.getLogger(__name__)
@@ -93,15 +100,8 @@ def report_queue_after_submission(
     codings: such a report would be empty. Returns the report that will follow, if any.
     """
     with transaction.atomic():
-        pending = (
-            ReliabilityReport.objects.select_for_update()
-            .filter(
-                project_id=project_id,
-                coding_system_id=coding_system_id,
-                trigger="submission",
-                state=ReportState.QUEUED,
-            )
-            .first()
+        pending = job_pending_for_submissions(
+            model=ReliabilityReport, project_id=project_id, coding_system_id=coding_system_id
         )
         if pending is not None:
             return pending
@@ -154,3 +154,13 @@ def report_compute(*, report_id: int, task_id: str | None = None) -> Reliability
         },
     )
     return ReliabilityReport.objects.get(pk=report_id)
+
+
+def reports_queue_after_submission(*, project_id: int, coding_system_id: int) -> None:
+    """Queue every report a submission of independent codings feeds: reliability, criterion."""
+    from apps.reliability.criterion_reports import criterion_report_queue_after_submission
+
+    report_queue_after_submission(project_id=project_id, coding_system_id=coding_system_id)
+    criterion_report_queue_after_submission(
+        project_id=project_id, coding_system_id=coding_system_id
+    )
