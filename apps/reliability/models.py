@@ -44,6 +44,8 @@ class ReliabilityReport(BackgroundJob):
     created_at = models.DateTimeField(auto_now_add=True)
     timings = models.JSONField(default=dict, blank=True)
     results = models.JSONField(null=True, blank=True)
+    # numpy, scipy, Python and platform versions the results were computed with.
+    versions = models.JSONField(default=dict, blank=True)
 
     objects = ReliabilityReportQuerySet.as_manager()
 
@@ -111,6 +113,8 @@ class CriterionReport(BackgroundJob):
     # {"classification": code, "mapping": {...}, "policy": ..., "collapse": {...} | None,
     #  "source": "coder" | "derived", "confidence": 0.95}
     parameters = models.JSONField(default=dict, blank=True)
+    # Which sessions and codings enter, as for a reliability report (docs/statistics.md).
+    filter = models.JSONField(default=dict, blank=True)
     results = models.JSONField(null=True, blank=True)
     sessions_used = models.JSONField(default=list, blank=True)
     versions = models.JSONField(default=dict, blank=True)
@@ -131,3 +135,50 @@ class CriterionReport(BackgroundJob):
 
     def __str__(self) -> str:
         return f"Criterion report {self.pk} ({self.state})"
+
+
+class ReportFigure(models.Model):
+    """A plot of a finished report, rendered once (its report never changes) and kept.
+
+    Exactly one of the two reports is set. ``name`` says which plot (forest, confusion, drift
+    ...), ``format`` is svg or png; ``content`` is the file as served for download.
+    """
+
+    class Format(models.TextChoices):
+        SVG = "svg", "SVG"
+        PNG = "png", "PNG"
+
+    reliability_report = models.ForeignKey(
+        ReliabilityReport, on_delete=models.CASCADE, null=True, blank=True, related_name="figures"
+    )
+    criterion_report = models.ForeignKey(
+        CriterionReport, on_delete=models.CASCADE, null=True, blank=True, related_name="figures"
+    )
+    name = models.CharField(max_length=60)
+    format = models.CharField(max_length=3, choices=Format.choices)
+    content = models.BinaryField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    Q(reliability_report__isnull=False, criterion_report__isnull=True)
+                    | Q(reliability_report__isnull=True, criterion_report__isnull=False)
+                ),
+                name="figure_of_exactly_one_report",
+            ),
+            models.UniqueConstraint(
+                fields=["reliability_report", "name", "format"],
+                condition=Q(reliability_report__isnull=False),
+                name="one_reliability_figure_per_name_format",
+            ),
+            models.UniqueConstraint(
+                fields=["criterion_report", "name", "format"],
+                condition=Q(criterion_report__isnull=False),
+                name="one_criterion_figure_per_name_format",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Figure {self.name}.{self.format}"
