@@ -13,4 +13,9 @@ urlpatterns = [
         views.report_detail,
         name="detail",
     ),
+    path(
+        "projects/<id:project_id>/coding-systems/<id:system_id>/report/",
+        views.pi_report,
+        name="pi-report",
+    ),
 ]

@@ -8,11 +8,17 @@ from django.views.decorators.http import require_POST
 
 from apps.codebooks.models import CodingSystem
 from apps.jobs.selectors import job_status
-from apps.projects.access import access_project_manage, access_reports, can_manage
-from apps.projects.errors import DomainError
+from apps.projects.access import (
+    access_project_manage,
+    access_reports,
+    can_manage,
+    can_see_criteria,
+)
+from apps.projects.errors import DomainError, NotFoundError
 from apps.reliability import services
 from apps.reliability.forms import ReportStartForm
 from apps.reliability.models import ReliabilityReport
+from apps.reliability.report_page import pi_report_context, reliability_parameter_sentences
 from apps.reliability.selectors import report_headlines
 
 
@@ -31,6 +37,7 @@ def _list_context(membership, form: ReportStartForm | None = None) -> dict:
         "systems": CodingSystem.objects.filter(project_id=project_id),
         # Poll only while some report moves; a stalled or failed one says why instead.
         "polling": any(r.job_status.moving for r in reports),
+        "sees_criteria": can_see_criteria(membership),
         "form": form,
     }
 
@@ -51,8 +58,6 @@ def report_detail(request, project_id: int, report_id: int):
         .first()
     )
     if report is None:
-        from apps.projects.errors import NotFoundError
-
         raise NotFoundError()
     report.job_status = job_status(report)
     context = {
@@ -60,6 +65,9 @@ def report_detail(request, project_id: int, report_id: int):
         "manages": can_manage(membership),
         "report": report,
         "headlines": report_headlines(report),
+        "parameter_sentences": reliability_parameter_sentences(report),
+        "filter_sentences": [],
+        "sees_criteria": can_see_criteria(membership),
     }
     return render(request, "reliability/detail.html", context)
 
@@ -81,3 +89,26 @@ def report_start(request, project_id: int):
     except DomainError as exc:
         messages.error(request, exc.message)
     return redirect("reliability:list", project_id=project_id)
+
+
+def _optional_id(value: str | None) -> int | None:
+    """A report id from the query string; anything else is ignored (the latest is shown)."""
+    if value and value.isdigit() and len(value) < 19:
+        return int(value)
+    return None
+
+
+@login_required
+def pi_report(request, project_id: int, system_id: int):
+    """The PI's page for one coding system: reliability and validity, from stored reports."""
+    membership = access_reports(request.user, project_id)
+    system = CodingSystem.objects.filter(project_id=project_id, pk=system_id).first()
+    if system is None:
+        raise NotFoundError()
+    context = pi_report_context(
+        membership,
+        system,
+        reliability_id=_optional_id(request.GET.get("reliability")),
+        criterion_id=_optional_id(request.GET.get("criterion")),
+    )
+    return render(request, "reliability/report.html", context)

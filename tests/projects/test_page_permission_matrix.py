@@ -492,6 +492,14 @@ PAGES = [
         REPORT_READERS,
         CODERS,
     ),
+    Page(
+        "reliability:pi-report",
+        "get",
+        lambda w: f"/projects/{w.project}/coding-systems/{w.pacs.pk}/report/",
+        200,
+        REPORT_READERS,
+        CODERS,
+    ),
     manage(
         "reliability:start",
         lambda w: f"/projects/{w.project}/reliability/start/",
