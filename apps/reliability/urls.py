@@ -18,4 +18,9 @@ urlpatterns = [
         views.pi_report,
         name="pi-report",
     ),
+    path(
+        "projects/<id:project_id>/coding-systems/<id:system_id>/criterion-mapping/",
+        views.criterion_mapping_edit,
+        name="criterion-mapping",
+    ),
 ]

@@ -3,6 +3,7 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
@@ -16,7 +17,8 @@ from apps.projects.access import (
 )
 from apps.projects.errors import DomainError, NotFoundError
 from apps.reliability import services
-from apps.reliability.forms import ReportStartForm
+from apps.reliability.criterion_reports import criterion_mapping_for, criterion_mapping_set
+from apps.reliability.forms import CriterionMappingForm, ReportStartForm
 from apps.reliability.models import ReliabilityReport
 from apps.reliability.report_page import pi_report_context, reliability_parameter_sentences
 from apps.reliability.selectors import report_headlines
@@ -111,4 +113,60 @@ def pi_report(request, project_id: int, system_id: int):
         reliability_id=_optional_id(request.GET.get("reliability")),
         criterion_id=_optional_id(request.GET.get("criterion")),
     )
+    if context["sees_criteria"]:
+        form, found = _mapping_form(membership.project, system)
+        context["mapping_form"] = form if context["manages"] else None
+        context["current_mapping"] = found
     return render(request, "reliability/report.html", context)
+
+
+def _mapping_form(project, system, data=None):
+    """The mapping form for the classification the mapping uses (or the first one)."""
+    found = criterion_mapping_for(project=project, coding_system=system)
+    classification = (
+        found.classification
+        if found is not None
+        else system.classifications.order_by("position", "id").first()
+    )
+    if classification is None:
+        return None, None
+    categories = list(
+        classification.categories.order_by("position", "id").values_list("code", "name")
+    )
+    form = CriterionMappingForm(
+        data, categories=categories, current=dict(found.mapping) if found else {}
+    )
+    return form, found
+
+
+@login_required
+@require_POST
+def criterion_mapping_edit(request, project_id: int, system_id: int):
+    """Store which AAI class each category stands for; later criterion reports use it."""
+    membership = access_project_manage(request.user, project_id, "change the AAI mapping")
+    system = CodingSystem.objects.filter(project_id=project_id, pk=system_id).first()
+    if system is None:
+        raise NotFoundError()
+    form, _ = _mapping_form(membership.project, system, request.POST)
+    target = reverse("reliability:pi-report", args=[project_id, system_id]) + "#aai"
+    if form is None:
+        messages.error(request, f"{system.name} has no classification to compare with the AAI.")
+        return redirect(target)
+    if not form.is_valid():
+        messages.error(request, "Choose an AAI class (or “not compared”) for each category.")
+        return redirect(target)
+    try:
+        criterion_mapping_set(
+            project=membership.project,
+            coding_system=system,
+            mapping=form.mapping(),
+            by=request.user,
+        )
+    except DomainError as exc:
+        messages.error(request, exc.message)
+        return redirect(target)
+    messages.success(
+        request,
+        "Mapping saved. Criterion reports computed from now on use it; earlier ones keep theirs.",
+    )
+    return redirect(target)

@@ -39,7 +39,7 @@ from apps.assignments.models import Assignment, Purpose, Release, State
 from apps.assignments.services import assignment_create, codings_release
 from apps.codebooks.models import CodingSystem
 from apps.projects.models import Invitation, Membership, Project
-from apps.reliability.models import ReliabilityReport
+from apps.reliability.models import CriterionMapping, ReliabilityReport
 from apps.transcripts.models import ImportBatch, Recording, Transcript
 from apps.transcripts.services import import_batch_create, recording_attach
 from tests.factories import (
@@ -499,6 +499,13 @@ PAGES = [
         200,
         REPORT_READERS,
         CODERS,
+    ),
+    manage(
+        "reliability:criterion-mapping",
+        lambda w: f"/projects/{w.project}/coding-systems/{w.pacs.pk}/criterion-mapping/",
+        lambda w: list(CriterionMapping.objects.values_list("mapping", flat=True)),
+        lambda w: f"/projects/{w.project}/coding-systems/{w.pacs.pk}/report/#aai",
+        data=lambda w: {"aai_secure": "F", "aai_avoidant": "E", "aai_preoccupied": "Ds"},
     ),
     manage(
         "reliability:start",

@@ -172,3 +172,36 @@ def test_without_reports_the_page_says_when_they_appear(client):
     text = _text(client.get(_url(project, system)))
     assert "No reliability report has been computed for" in text
     assert "No comparison with the AAI has been computed" in text
+
+
+def test_the_lead_changes_the_aai_mapping_and_the_next_report_uses_it(client, study):
+    project, system, lead, _, first = study
+    client.force_login(lead)
+    url = reverse("reliability:criterion-mapping", args=[project.pk, system.pk])
+    # Avoidant and preoccupied swapped: a deliberate, visible change.
+    response = client.post(
+        url, {"aai_secure": "F", "aai_avoidant": "E", "aai_preoccupied": "Ds"}, follow=True
+    )
+    text = _text(response)
+    assert "Mapping saved." in text
+    assert "AAI mapping: secure ↔ F, avoidant ↔ E, preoccupied ↔ Ds" in text
+    second = run(project, system, lead, {})
+    assert second.parameters["mapping"] == {"secure": "F", "avoidant": "E", "preoccupied": "Ds"}
+    first.refresh_from_db()
+    assert first.parameters["mapping"] == {"secure": "F", "avoidant": "Ds", "preoccupied": "E"}
+
+
+def test_a_mapping_that_uses_one_aai_class_twice_is_refused_and_nothing_stored(client, study):
+    from apps.reliability.models import CriterionMapping
+
+    project, system, lead, *_ = study
+    client.force_login(lead)
+    url = reverse("reliability:criterion-mapping", args=[project.pk, system.pk])
+    response = client.post(
+        url, {"aai_secure": "F", "aai_avoidant": "F", "aai_preoccupied": "E"}, follow=True
+    )
+    assert "Two categories map to one AAI class" in _text(response)
+    assert not CriterionMapping.objects.exists()
+    response = client.post(url, {"aai_secure": "X"}, follow=True)
+    assert "Choose an AAI class" in _text(response)
+    assert not CriterionMapping.objects.exists()
