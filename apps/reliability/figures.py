@@ -304,7 +304,9 @@ def forest_drawing(
     stat_name = STATISTIC_NAMES[key]
     unit_word = UNIT_WORDS.get(unit, unit)
     fig = _figure(forest_size(occurrence))
-    ax = fig.add_subplot()
+    # The estimates in words go in a narrow axes of their own, as plain text: tick labels on
+    # a second y axis cost as much to lay out as the whole plot.
+    ax, values = fig.subplots(1, 2, sharey=True, width_ratios=[4.0, 1.6])
     ys = [-i for i in range(len(rows))]
     lows = [r.ci[0] if r.ci else r.value for r in rows if r.value is not None]
     low = max(-1.0, min(-0.2, math.floor(min(lows, default=0.0) * 10) / 10))
@@ -343,9 +345,11 @@ def forest_drawing(
             tick.set_fontweight("bold")
     ax.tick_params(axis="y", length=0)
     ax.tick_params(axis="x", labelsize=7.5)
-    right = ax.secondary_yaxis("right")
-    right.set_yticks(ys, labels=right_labels, fontsize=7.5)
-    right.tick_params(length=0)
+    for y, words in zip(ys, right_labels, strict=True):
+        values.text(0.02, y, words, va="center", ha="left", fontsize=7, color=INK)
+    values.set_axis_off()
+    values.set_xlim(0, 1)
+    values.set_title(f"estimate [{_pct(confidence)} CI]", fontsize=7, color=MUTED, loc="left")
     top = ax.secondary_xaxis("top")
     # Alternate band words sit one line higher, so neighbours never overlap.
     staggered = [w if i % 2 else f"{w}\n" for i, (_, w) in enumerate(reversed(marks))][::-1]
@@ -357,7 +361,6 @@ def forest_drawing(
     for spine in ("top", "right", "left"):
         ax.spines[spine].set_visible(False)
     top.spines["top"].set_visible(False)
-    right.spines["right"].set_visible(False)
     ax.set_xlabel(f"{stat_name} with {_pct(confidence)} confidence interval", fontsize=8.5)
     what = f"marker occurrence per {unit_word}"
     title = (
