@@ -35,6 +35,8 @@ from matplotlib.colors import Normalize, to_rgb  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.patches import Rectangle  # noqa: E402
 
+from apps.reliability.stats.results import MIN_UNITS  # noqa: E402  (below it: unstable)
+
 # Read when an SVG is written: a fixed salt makes the ids of clip paths and glyphs the same
 # on every render, so identical input gives identical bytes.
 matplotlib.rcParams["svg.hashsalt"] = "coding-platform-report-figures"
@@ -43,7 +45,6 @@ FORMATS: tuple[str, ...] = ("svg", "png")
 WIDTH_IN = 6.5  # a journal page's text width
 PNG_DPI = 300
 CSS_PX_PER_IN = 96  # how wide a browser shows an inch of the SVG
-MIN_UNITS = 30  # as apps.reliability.stats.results.MIN_UNITS: below it, estimates are unstable
 
 # Landis & Koch (1977): the upper end of each band, and its word (as stats/bands.py).
 LANDIS_KOCH: tuple[tuple[float, str], ...] = (
