@@ -20,6 +20,7 @@ from apps.jobs.selectors import job_status
 from apps.projects.access import can_manage, can_see_criteria
 from apps.projects.models import Membership
 from apps.reliability.models import CriterionReport, ReliabilityReport
+from apps.reliability.selectors import figure_entries
 from apps.transcripts.models import AAIClass, Session
 
 VIEW_TITLES = {
@@ -185,10 +186,18 @@ def _pairs(results: dict, names: dict[str, str]) -> list[dict]:
     return rows
 
 
+VIEW_FIGURE = {"three_way": "3way", "two_way": "2way", "four_way": "4way"}
+
+
 def reliability_context(report: ReliabilityReport) -> dict:
     results = report.results or {}
     names = coder_names(results)
     overall = results.get("overall") or {}
+    figures = {f["name"]: f for f in figure_entries(report)}
+    occurrence = _occurrence_blocks(overall)
+    for block in occurrence:
+        block["figure"] = figures.get(f"forest-kappa-{block['unit']}")
+        block["figure_ac1"] = figures.get(f"forest-ac1-{block['unit']}")
     ratings = [
         {"level": level, "rows": rows}
         for level, rows in (overall.get("ratings") or {}).items()
@@ -201,7 +210,8 @@ def reliability_context(report: ReliabilityReport) -> dict:
         "kappa_key": _kappa_key(results),
         "parameters": reliability_parameter_sentences(report),
         "classifications": overall.get("classification") or [],
-        "occurrence": _occurrence_blocks(overall),
+        "occurrence": occurrence,
+        "drift_figure": figures.get("drift"),
         "frequency": _frequency_blocks(overall),
         "ratings": ratings,
         "pairs": _pairs(results, names),
@@ -266,6 +276,9 @@ def criterion_context(report: CriterionReport) -> dict:
     mapping = (report.parameters or {}).get("mapping") or {}
     pooled = [_view_rows(v, mapping) for v in (results.get("pooled") or {}).values()]
     _label_exclusions(pooled, names)
+    figures = {f["name"]: f for f in figure_entries(report)}
+    for view in pooled:
+        view["figure"] = figures.get(f"confusion-{VIEW_FIGURE.get(view.get('view'))}-pooled")
     per_coder = [
         {
             "coder": names.get(str(coder), str(coder)),
@@ -285,6 +298,10 @@ def criterion_context(report: CriterionReport) -> dict:
         "pooled": pooled,
         "per_coder": per_coder,
         "coders": [names.get(str(c["id"]), c.get("email")) for c in results.get("coders") or []],
+        "coder_figures": [
+            f for name, f in figures.items() if name.startswith("confusion-") and "-coder-" in name
+        ],
+        "drift_figure": figures.get("drift"),
     }
 
 

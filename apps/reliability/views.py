@@ -1,16 +1,22 @@
-"""Page: a project's reliability reports with progress and headline numbers."""
+"""Pages: a project's reliability reports with progress and headline numbers; report figures."""
 
+from csp.constants import NONE, UNSAFE_INLINE
+from csp.decorators import csp_replace
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_POST
+from django.utils.text import slugify
+from django.views.decorators.http import require_POST, require_safe
 
 from apps.codebooks.models import CodingSystem
 from apps.jobs.selectors import job_status
 from apps.projects.access import (
+    access_criterion_report,
     access_project_manage,
+    access_report,
     access_reports,
     can_manage,
     can_see_criteria,
@@ -22,6 +28,8 @@ from apps.reliability.forms import CriterionMappingForm, ReportStartForm
 from apps.reliability.models import ReliabilityReport
 from apps.reliability.report_page import pi_report_context, reliability_parameter_sentences
 from apps.reliability.selectors import report_headlines
+from coding_platform.api_errors import error_body
+from coding_platform.no_store import cache_privately
 
 
 def _list_context(membership, form: ReportStartForm | None = None) -> dict:
@@ -170,3 +178,64 @@ def criterion_mapping_edit(request, project_id: int, system_id: int):
         "Mapping saved. Criterion reports computed from now on use it; earlier ones keep theirs.",
     )
     return redirect(target)
+
+
+# Figures of finished reports (docs/figures.md) -----------------------------------------------
+
+CONTENT_TYPES = {"svg": "image/svg+xml", "png": "image/png"}
+# A finished report's figure never changes at its URL, so the reader's own browser keeps it.
+FIGURE_CACHE_SECONDS = 365 * 24 * 60 * 60
+# An SVG opened by itself is a document: it may use the inline styles matplotlib writes into
+# it and nothing else (no script, no request anywhere). Inside the page's <img> no policy of
+# its own applies; the page's img-src 'self' admits it.
+FIGURE_POLICY = {
+    "default-src": [NONE],
+    "script-src": [NONE],
+    "style-src": [UNSAFE_INLINE],
+    "img-src": ["data:"],
+    "font-src": [NONE],
+    "media-src": [NONE],
+    "connect-src": [NONE],
+    "form-action": [NONE],
+    "base-uri": [NONE],
+}
+
+
+def _figure_not_found(request, message: str) -> HttpResponse:
+    """404 with the reason (report not finished, no such figure) as JSON or as a page."""
+    if "application/json" in request.headers.get("Accept", ""):
+        return JsonResponse(error_body("not_found", message), status=404)
+    return render(request, "404.html", {"message": message}, status=404)
+
+
+def _figure_response(request, report, *, name: str, fmt: str, stem: str) -> HttpResponse:
+    try:
+        figure = services.figure_get(report=report, name=name, fmt=fmt)
+    except NotFoundError as exc:
+        return _figure_not_found(request, exc.message)
+    content = bytes(figure.content)
+    response = HttpResponse(content, content_type=CONTENT_TYPES[fmt])
+    how = "attachment" if request.GET.get("download") == "1" else "inline"
+    response["Content-Disposition"] = f'{how}; filename="{stem}-{name}.{fmt}"'
+    response["Content-Length"] = str(len(content))
+    return cache_privately(response, seconds=FIGURE_CACHE_SECONDS)
+
+
+@require_safe
+@csp_replace(FIGURE_POLICY)
+def report_figure(request, project_id: int, report_id: int, name: str, fmt: str):
+    """One figure of a reliability report, for its readers (lead, coordinator, trainer, viewer)."""
+    report = access_report(request.user, report_id)
+    if report.project_id != project_id:
+        raise NotFoundError()
+    stem = f"{slugify(report.coding_system.key) or 'coding'}-report-{report.pk}"
+    return _figure_response(request, report, name=name, fmt=fmt, stem=stem)
+
+
+@require_safe
+@csp_replace(FIGURE_POLICY)
+def criterion_report_figure(request, project_id: int, report_id: int, name: str, fmt: str):
+    """One figure of a criterion report, for those who may see AAI labels (not trainers)."""
+    report = access_criterion_report(request.user, project_id, report_id)
+    stem = f"{slugify(report.coding_system.key) or 'coding'}-criterion-report-{report.pk}"
+    return _figure_response(request, report, name=name, fmt=fmt, stem=stem)

@@ -205,3 +205,24 @@ def test_a_mapping_that_uses_one_aai_class_twice_is_refused_and_nothing_stored(c
     response = client.post(url, {"aai_secure": "X"}, follow=True)
     assert "Choose an AAI class" in _text(response)
     assert not CriterionMapping.objects.exists()
+
+
+def test_the_page_shows_the_aai_heat_map_with_its_downloads(client, study):
+    project, system, lead, _, criterion = study
+    client.force_login(lead)
+    html = client.get(_url(project, system)).content.decode()
+    svg = reverse(
+        "reliability:criterion-figure",
+        kwargs={
+            "project_id": project.pk,
+            "report_id": criterion.pk,
+            "name": "confusion-3way-pooled",
+            "fmt": "svg",
+        },
+    )
+    assert f'<img src="{svg}"' in html
+    assert f'href="{svg}?download=1"' in html
+    assert "Download PNG" in html
+    image = client.get(svg)
+    assert image.status_code == 200
+    assert image["Content-Type"].startswith("image/svg+xml")
