@@ -13,4 +13,14 @@ urlpatterns = [
         views.report_detail,
         name="detail",
     ),
+    path(
+        "projects/<id:project_id>/coding-systems/<id:system_id>/drift/",
+        views.drift_settings,
+        name="drift-settings",
+    ),
+    path(
+        "projects/<id:project_id>/drift-alerts/<id:alert_id>/acknowledge/",
+        views.drift_alert_acknowledge,
+        name="drift-alert-acknowledge",
+    ),
 ]
