@@ -55,8 +55,14 @@ class DriftSettingsForm(forms.Form):
         },
     )
     against = forms.ChoiceField(
-        choices=DriftAgainst.choices, initial=DriftAgainst.OTHERS, label="Compare each coder with"
+        choices=DriftAgainst.choices,
+        initial=DriftAgainst.OTHERS,
+        required=False,
+        label="Compare each coder with",
     )
+
+    def clean_against(self) -> str:
+        return self.cleaned_data.get("against") or DriftAgainst.OTHERS
 
     def clean(self):
         cleaned = super().clean()
