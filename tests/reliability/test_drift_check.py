@@ -28,6 +28,13 @@ from tests.reliability.drift_fixtures import build_drift_study
 pytestmark = pytest.mark.django_db
 
 Z95 = 1.959963984540054
+# Against the consensus over each coder's last two sessions that have one (K04 and K05).
+AGAINST_CONSENSUS = {
+    "threshold": 0.5,
+    "window_kind": "sessions",
+    "window_size": 2,
+    "against": "consensus",
+}
 
 
 @pytest.fixture
@@ -71,10 +78,7 @@ def settings_for(project, study, lead, **fields) -> DriftSettings:
 def test_the_check_alerts_the_coder_below_the_threshold_and_no_one_above(
     project, study, lead, coder_a, coder_b, check
 ):
-    settings_for(
-        project, study, lead, threshold=0.5, window_kind="sessions", window_size=2,
-        against="consensus",
-    )  # fmt: skip
+    settings_for(project, study, lead, **AGAINST_CONSENSUS)
 
     check()
 
@@ -101,10 +105,7 @@ def test_the_check_alerts_the_coder_below_the_threshold_and_no_one_above(
 
 
 def test_the_check_emails_the_leads_and_trainers_only(project, study, lead, trainer, check):
-    settings_for(
-        project, study, lead, threshold=0.5, window_kind="sessions", window_size=2,
-        against="consensus",
-    )  # fmt: skip
+    settings_for(project, study, lead, **AGAINST_CONSENSUS)
 
     check()
 
@@ -120,10 +121,7 @@ def test_the_check_emails_the_leads_and_trainers_only(project, study, lead, trai
 
 
 def test_a_second_check_the_next_day_opens_no_duplicate(project, study, lead, check):
-    settings_for(
-        project, study, lead, threshold=0.5, window_kind="sessions", window_size=2,
-        against="consensus",
-    )  # fmt: skip
+    settings_for(project, study, lead, **AGAINST_CONSENSUS)
     check()
     sent = len(mail.outbox)
 
@@ -136,10 +134,7 @@ def test_a_second_check_the_next_day_opens_no_duplicate(project, study, lead, ch
 def test_after_acknowledging_the_next_check_opens_a_new_alert(
     project, study, lead, trainer, coder_b, check
 ):
-    settings_for(
-        project, study, lead, threshold=0.5, window_kind="sessions", window_size=2,
-        against="consensus",
-    )  # fmt: skip
+    settings_for(project, study, lead, **AGAINST_CONSENSUS)
     check()
     first = DriftAlert.objects.get()
 
@@ -211,10 +206,7 @@ def test_a_coding_system_without_settings_or_switched_off_is_not_checked(
 
 
 def test_the_check_task_for_one_settings_row_is_safe_to_run_twice(project, study, lead):
-    drift = settings_for(
-        project, study, lead, threshold=0.5, window_kind="sessions", window_size=2,
-        against="consensus",
-    )  # fmt: skip
+    drift = settings_for(project, study, lead, **AGAINST_CONSENSUS)
 
     assert drift_check_task.apply(args=[drift.pk]).get() == 1
     assert drift_check_task.apply(args=[drift.pk]).get() == 0
@@ -222,10 +214,7 @@ def test_the_check_task_for_one_settings_row_is_safe_to_run_twice(project, study
 
 
 def test_acknowledging_twice_is_refused(project, study, lead, trainer, check):
-    settings_for(
-        project, study, lead, threshold=0.5, window_kind="sessions", window_size=2,
-        against="consensus",
-    )  # fmt: skip
+    settings_for(project, study, lead, **AGAINST_CONSENSUS)
     check()
     alert = DriftAlert.objects.get()
     drift_alert_acknowledge(alert=alert, by=trainer)
