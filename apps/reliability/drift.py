@@ -4,7 +4,7 @@ Pure (numpy and our statistics, no Django), like compute.py; the loader that rea
 rows into these arrays is apps/reliability/drift_services.py. The statistics are the existing
 ones: Cohen's kappa from a 2 x 2 table (stats.kappa.cohen_kappa_table, Wald CI), percent
 agreement as a proportion with its Wilson interval (stats.proportions.wilson_proportion), and
-for the criterion the 3-way view of stats.criterion (view_agreement).
+for the criterion the 3-way pairing of stats.criterion (pair_with_criterion).
 
 Marker occurrence is pooled over the coding system's markers: every (marker, unit) both sides
 coded is one observation of one 2 x 2 table (turn markers over their turns, segment markers
@@ -28,10 +28,8 @@ import numpy as np
 from apps.reliability.stats.criterion import (
     CriterionMapping,
     CriterionRecord,
-    PairedLabels,
     Policy,
     pair_with_criterion,
-    view_agreement,
 )
 from apps.reliability.stats.kappa import cohen_kappa_table
 from apps.reliability.stats.proportions import wilson_proportion
@@ -41,6 +39,7 @@ PERIODS = ("month", "block")
 STATISTIC = "cohen_kappa"
 AGAINST = ("others", "consensus")
 MAX_BLOCK_SIZE = 10_000
+NO_CRITERION_PAIRS = "no session of this period has both a coded and a criterion class"
 
 
 @dataclass(frozen=True)
@@ -147,15 +146,29 @@ def occurrence_tables(
     """2 x 2 tables (n_periods, 2, 2) of x (rows) against y over (marker, unit) pairs.
 
     ``x`` and ``y`` are (n_markers, n_units) with 1 present, 0 absent, -1 missing; a pair
-    enters where both sides coded it and its unit's period is not -1.
+    enters where both sides coded it and its unit's period is not -1. The cells are counted
+    per unit first (one pass over the markers), then summed per period.
     """
-    if x.size == 0:
-        return np.zeros((n_periods, 2, 2), np.int64)
-    keep = (x >= 0) & (y >= 0) & (unit_period >= 0)[None, :]
-    cell = (x.astype(np.int64) * 2 + y.astype(np.int64))[keep]
-    period = np.broadcast_to(unit_period, x.shape)[keep]
-    counts = np.bincount(period * 4 + cell, minlength=n_periods * 4)
-    return counts[: n_periods * 4].reshape(n_periods, 2, 2)
+    out = np.zeros((n_periods, 2, 2), np.int64)
+    if x.size == 0 or n_periods == 0:
+        return out
+    x_present, y_present = x == 1, y == 1
+    both = (x_present & y_present).sum(axis=0)
+    x_only = (x_present & (y == 0)).sum(axis=0)
+    y_only = ((x == 0) & y_present).sum(axis=0)
+    pairs = ((x >= 0) & (y >= 0)).sum(axis=0)
+    keep = unit_period >= 0
+    period = unit_period[keep]
+    # Rows x, columns y, categories in the order absent (0), present (1).
+    for (i, j), cell in (
+        ((0, 0), pairs - both - x_only - y_only),
+        ((0, 1), y_only),
+        ((1, 0), x_only),
+        ((1, 1), both),
+    ):
+        summed = np.bincount(period, weights=cell[keep], minlength=n_periods)[:n_periods]
+        out[:, i, j] = np.rint(summed).astype(np.int64)
+    return out
 
 
 def _pooled_tables(
@@ -395,32 +408,46 @@ def criterion_drift(
     """Each coder's classification against the criterion per period: kappa and % agreement.
 
     The 3-way view of the criterion report (organised classes; under ``own_class`` U/CC use
-    their secondary class, as there), per coder; periods come from the dates of every session
-    in ``dates`` (all sessions read). ``codings`` is {coder id: {session: label}}.
+    their secondary class, as there), per coder: the sessions ``pair_with_criterion`` keeps,
+    their confusion matrix per period, Cohen's kappa of it and the share on its diagonal with
+    a Wilson CI (the numbers ``view_agreement`` gives for the same sessions). Periods come from
+    the dates of every session in ``dates``. ``codings`` is {coder id: {session: label}}.
     """
     sessions = sorted(dates)
     periods = session_periods([dates[s] for s in sessions], period=period, block_size=block_size)
     period_of = {s: int(periods.of_session[i]) for i, s in enumerate(sessions)}
     labels = [p["period"] for p in periods.labels]
     organised: Policy = "secondary" if policy == "own_class" else policy
+    n = len(periods)
     kappas, agreements = [], []
     for coder in coders:
         paired = pair_with_criterion(
             codings.get(coder.id, {}), criteria, mapping=mapping, policy=organised
         )
+        # The view's confusion matrices (coded rows, criterion columns), one per period.
+        q = len(paired.categories)
+        index = {c: i for i, c in enumerate(paired.categories)}
+        of = np.array([period_of.get(s, -1) for s in paired.sessions], np.int64)
+        cell = np.array(
+            [index[a] * q + index[b] for a, b in zip(paired.coded, paired.criterion, strict=True)],
+            np.int64,
+        )
+        keep = of >= 0
+        tables = np.bincount(of[keep] * q * q + cell[keep], minlength=n * q * q)
+        tables = tables[: n * q * q].reshape(n, q, q)
         k_points, a_points = [], []
         for k, label in enumerate(labels):
-            keep = [i for i, s in enumerate(paired.sessions) if period_of.get(s, -1) == k]
-            subset = PairedLabels(
-                sessions=tuple(paired.sessions[i] for i in keep),
-                coded=tuple(paired.coded[i] for i in keep),
-                criterion=tuple(paired.criterion[i] for i in keep),
-                categories=paired.categories,
-                exclusions=(),
+            table, m = tables[k], int(tables[k].sum())
+            kappa = (
+                cohen_kappa_table(table, conf=conf)
+                if m
+                else StatResult.undefined(NO_CRITERION_PAIRS, n_units=0)
             )
-            view = view_agreement(subset, conf=conf)
-            k_points.append(_point(label, view.n, view.kappa, view.n))
-            a_points.append(_point(label, view.n, view.percent_agreement, view.n))
+            agree = wilson_proportion(
+                int(np.trace(table)), m, conf, empty_reason=NO_CRITERION_PAIRS
+            )
+            k_points.append(_point(label, m, kappa, m))
+            a_points.append(_point(label, m, agree, m))
         name = f"{coder.name} · AAI"
         kappas.append(_series("criterion", "criterion", name, [coder.id], k_points))
         agreements.append(_series("criterion", "criterion", name, [coder.id], a_points))
