@@ -19,6 +19,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
+from apps.annotations.importer import codings_import_csv
 from apps.projects.errors import DomainError
 from apps.reliability.criterion_reports import (
     criterion_mapping_set,
@@ -340,3 +341,38 @@ def test_the_report_page_shows_the_drift_table(project, lead):
     # January's kappa 46/70 = 0.66 and its n, in the row of 2026-01.
     assert '<th scope="row">2026-01</th><td>3</td><td>12</td><td>0.66' in page
     assert "1 session without a date is left out." in page
+
+
+def test_segment_markers_and_their_consensus_are_pooled_with_the_turn_markers(
+    project, lab, transcript, lead
+):
+    # The lab codebook on the 10-turn transcript of 2026-01-15 (about 11.5 minutes: three
+    # 5-minute segments). Only "repair" (a segment marker) is applied: A on segments 1 and 2,
+    # B on segment 1, the consensus on segment 2.
+    rows = ["case,session,coder,coding_system,kind,unit,item,value,note,purpose"]
+    for coder, segments, purpose in (
+        ("coder.a@example.org", (1, 2), "independent"),
+        ("coder.b@example.org", (1,), "independent"),
+        ("lead@example.org", (2,), "consensus"),
+    ):
+        for segment in segments:
+            rows.append(f"C-001,1,{coder},lab:1.0,marker,segment:{segment},repair,,,{purpose}")
+    codings_import_csv(project=project, filename="c.csv", content="\n".join(rows).encode(), by=lead)
+
+    drift = run_report(project, lab, lead).results["drift"]
+
+    # Units: asks_help 5 patient turns, interprets 5 therapist turns, laughs 10 turns,
+    # intensity 5 patient turns; tension and repair 3 segments each: 31 (marker, unit) pairs.
+    # A against B: a 1 (repair s1), b 1 (repair s2), c 0, d 29. po = 30/31; pA = 2/31,
+    # pB = 1/31; pe = (2 + 29 * 30)/961 = 872/961; kappa = (930 - 872)/(961 - 872) = 58/89.
+    [point] = series(drift, "Ada Coder · Ben Coder")["points"]
+    assert point["period"] == "2026-01"
+    assert point["n"] == 31
+    assert point["value"] == pytest.approx(58 / 89)
+    # A against the consensus: a 1 (s2), b 1 (s1), c 0, d 29: the same table, 58/89.
+    [a] = series(drift, "Ada Coder · consensus")["points"]
+    assert a["value"] == pytest.approx(58 / 89)
+    # B against the consensus: a 0, b 1 (s1), c 1 (s2), d 29. po = 29/31; pB = pC = 1/31;
+    # pe = (1 + 900)/961; kappa = (899 - 901)/(961 - 901) = -1/30.
+    [b] = series(drift, "Ben Coder · consensus")["points"]
+    assert b["value"] == pytest.approx(-1 / 30)
