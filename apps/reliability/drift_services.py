@@ -84,10 +84,9 @@ def clean_drift_parameters(parameters: Mapping[str, Any]) -> dict:
             f"drift_period must be one of {', '.join(PERIODS)}.",
             details={"drift_period": list(PERIODS)},
         )
-    if isinstance(block, str) and block.strip().isdigit():
-        block = int(block)
-    if block in ("",):
-        block = None
+    if isinstance(block, str):
+        # A form sends text: digits are a number, an empty field is no block size.
+        block = int(block) if block.strip().isdigit() else (block.strip() or None)
     try:
         check_period(period, block)
     except ValueError as exc:

@@ -246,9 +246,10 @@ class DriftSettings(models.Model):
     @property
     def window_description(self) -> str:
         """The window in words, as alerts and emails state it."""
+        consensus = " with a consensus coding" if self.against == DriftAgainst.CONSENSUS else ""
         if self.window_kind == DriftWindow.DAYS:
-            return f"codings submitted in the last {self.window_size} days"
-        return f"the last {self.window_size} double-coded sessions"
+            return f"codings submitted in the last {self.window_size} days{consensus}"
+        return f"the last {self.window_size} double-coded sessions{consensus}"
 
 
 class DriftAlertQuerySet(models.QuerySet):

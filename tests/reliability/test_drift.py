@@ -33,6 +33,7 @@ from apps.reliability.drift import (
     occurrence_series,
     session_periods,
 )
+from apps.reliability.drift_services import clean_drift_parameters
 from apps.reliability.models import CriterionReport, ReliabilityReport, ReportState
 from apps.reliability.services import report_compute, report_request
 from tests.reliability.drift_fixtures import build_drift_study
@@ -376,3 +377,14 @@ def test_segment_markers_and_their_consensus_are_pooled_with_the_turn_markers(
     # pe = (1 + 900)/961; kappa = (899 - 901)/(961 - 901) = -1/30.
     [b] = series(drift, "Ben Coder · consensus")["points"]
     assert b["value"] == pytest.approx(-1 / 30)
+
+
+def test_a_block_size_alone_means_blocks_and_form_text_is_read_as_a_number():
+    assert clean_drift_parameters({"drift_block_size": "4"}) == {
+        "drift_period": "block",
+        "drift_block_size": 4,
+    }
+    assert clean_drift_parameters({"drift_period": "month", "drift_block_size": ""}) == {
+        "drift_period": "month"
+    }
+    assert clean_drift_parameters({}) == {}

@@ -98,7 +98,7 @@ def test_the_check_alerts_the_coder_below_the_threshold_and_no_one_above(
     assert alert.threshold == 0.5
     assert alert.against == "consensus"
     assert alert.statistic == "cohen_kappa"
-    assert alert.window == "the last 2 double-coded sessions"
+    assert alert.window == "the last 2 double-coded sessions with a consensus coding"
     assert alert.project == project
     assert alert.coding_system == study
     assert alert.acknowledged_at is None
