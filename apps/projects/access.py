@@ -24,7 +24,7 @@ from apps.projects.models import CODING_ROLES, MANAGING_ROLES, Membership, Proje
 if TYPE_CHECKING:
     from apps.assignments.models import Assignment
     from apps.codebooks.models import CodingSystem
-    from apps.reliability.models import ReliabilityReport
+    from apps.reliability.models import DriftAlert, ReliabilityReport
     from apps.transcripts.models import Case, Session, Transcript
 
 # Roles that see every transcript of the project (coders and trainees see only theirs).
@@ -348,3 +348,56 @@ def access_criterion_report(user, project_id: int, report_id: int):
     if report is None:
         raise NotFoundError()
     return report
+
+
+# Drift alerts name a coder whose agreement fell: they are for those who run the study and
+# train the coders, not for coders, trainees or viewers.
+DRIFT_ALERT_READERS = MANAGING_ROLES | {Role.TRAINER}
+
+
+def can_see_drift_alerts(membership: Membership) -> bool:
+    return membership.role in DRIFT_ALERT_READERS
+
+
+def access_drift_alert(user, project_id: int, alert_id: int) -> DriftAlert:
+    """Return a drift alert of this project for someone who may see (and acknowledge) it.
+
+    Other members get "not found", like for an alert that does not exist.
+    """
+    from apps.reliability.models import DriftAlert
+
+    membership = membership_for(user, project_id)
+    if membership.role not in DRIFT_ALERT_READERS:
+        raise NotFoundError()
+    alert = (
+        DriftAlert.objects.select_related("coder", "coding_system")
+        .filter(pk=alert_id, project_id=project_id)
+        .first()
+    )
+    if alert is None:
+        raise NotFoundError()
+    return alert
+
+
+def access_drift_settings(
+    user, project_id: int, coding_system_id: int
+) -> tuple[Membership, CodingSystem]:
+    """The membership and coding system of a lead or coordinator changing its drift check.
+
+    Coders and trainees, who read no reliability results, get "not found"; trainers and
+    viewers, who read reports, get "forbidden" for this managing page.
+    """
+    from apps.codebooks.models import CodingSystem
+
+    membership = membership_for(user, project_id)
+    if membership.role not in REPORT_READERS:
+        raise NotFoundError()
+    system = (
+        CodingSystem.objects.select_related("project")
+        .filter(pk=coding_system_id, project_id=project_id)
+        .first()
+    )
+    if system is None:
+        raise NotFoundError()
+    require_role(membership, MANAGING_ROLES, "change drift settings")
+    return membership, system

@@ -19,6 +19,7 @@ from apps.projects.access import (
     access_project_manage,
     can_manage,
     can_see_criteria,
+    can_see_drift_alerts,
     projects_for_user,
     visible_assignments,
     visible_sessions,
@@ -26,6 +27,7 @@ from apps.projects.access import (
 from apps.projects.errors import DomainError
 from apps.projects.forms import MemberRoleForm, form_errors_text
 from apps.projects.models import INVITATION_VALID_DAYS, Invitation, Membership, Role
+from apps.reliability.selectors import open_drift_alerts
 
 User = get_user_model()
 
@@ -111,6 +113,7 @@ def detail(request, project_id: int):
         .exclude(role=Role.VIEWER)
         .select_related("user"),
         "transcripts": [s for s in sessions if hasattr(s, "transcript")],
+        "drift_alerts": open_drift_alerts(project) if can_see_drift_alerts(membership) else [],
     }
     return render(request, "projects/detail.html", context)
 

@@ -31,6 +31,11 @@ from apps.jobs.services import (
 from apps.projects.errors import DomainError
 from apps.projects.models import Project
 from apps.reliability.dataset import submitted_independent
+from apps.reliability.drift_services import (
+    DRIFT_PARAMETER_KEYS,
+    clean_drift_parameters,
+    criterion_report_drift,
+)
 from apps.reliability.models import CriterionMapping, CriterionReport
 from apps.reliability.services import report_figures_queue
 from apps.reliability.stats.categories import SECURE_VS_INSECURE
@@ -47,6 +52,7 @@ from apps.transcripts.models import AAIClass, Case
 
 SOURCES = ("coder", "derived")
 PARAMETER_KEYS = {"mapping", "policy", "collapse", "source", "confidence"}
+PARAMETER_KEYS |= DRIFT_PARAMETER_KEYS  # drift over time (apps/reliability/drift_services.py)
 
 
 def _classification_for(coding_system: CodingSystem, codes: set[str]) -> Classification | None:
@@ -188,6 +194,8 @@ def _clean_parameters(coding_system: CodingSystem, project: Project, parameters:
         "collapse": collapse,
         "source": source,
         "confidence": confidence,
+        # Drift over time: only what was given is stored (month by default).
+        **clean_drift_parameters(parameters),
     }
 
 
@@ -343,6 +351,8 @@ def criterion_report_compute(
         results = comparison.to_dict()
         results["coders"] = [{"id": c, "email": emails[c]} for c in sorted(codings)]
         results["n_sessions_read"] = len(sessions)
+        # Drift over time: each coder against the AAI per period (drift_services.py).
+        results["drift"] = criterion_report_drift(report, codings=codings, criteria=criteria)
     job_finish(
         **job,
         results=results,

@@ -9,7 +9,7 @@ from apps.codebooks.models import Category
 from apps.jobs.models import JobState
 from apps.reliability.dataset import double_coded_transcripts, submitted_independent
 from apps.reliability.figures import FigureSpec, catalogue
-from apps.reliability.models import CriterionReport, ReliabilityReport
+from apps.reliability.models import CriterionReport, DriftAlert, ReliabilityReport, ReportState
 
 
 def report_headlines(report: ReliabilityReport) -> dict:
@@ -123,3 +123,30 @@ def figure_entries(report: ReliabilityReport | CriterionReport) -> list[dict]:
             }
         )
     return entries
+
+
+def open_drift_alerts(project) -> list[DriftAlert]:
+    """The project's open drift alerts, each with ``report_url``: the drift section of its
+    coding system's report page, showing the latest finished reliability report."""
+    alerts = list(
+        DriftAlert.objects.open()
+        .filter(project=project)
+        .select_related("coder", "coding_system")
+        .order_by("coding_system__name", "created_at", "id")
+    )
+    latest: dict[int, int] = {}
+    for system_id, report_id in (
+        ReliabilityReport.objects.filter(
+            project=project,
+            state=ReportState.DONE,
+            coding_system_id__in={a.coding_system_id for a in alerts},
+        )
+        .order_by("coding_system_id", "-created_at", "-id")
+        .values_list("coding_system_id", "id")
+    ):
+        latest.setdefault(system_id, report_id)
+    for alert in alerts:
+        report_id = latest.get(alert.coding_system_id)
+        page = reverse("reliability:pi-report", args=[project.pk, alert.coding_system_id])
+        alert.report_url = (f"{page}?reliability={report_id}" if report_id else page) + "#drift"
+    return alerts

@@ -29,6 +29,11 @@ from apps.projects.errors import DomainError, NotFoundError
 from apps.projects.models import Project
 from apps.reliability.compute import compute_results
 from apps.reliability.dataset import load_dataset
+from apps.reliability.drift_services import (
+    DRIFT_PARAMETER_KEYS,
+    clean_drift_parameters,
+    reliability_report_drift,
+)
 from apps.reliability.figures import FORMATS
 from apps.reliability.models import CriterionReport, ReliabilityReport, ReportFigure
 from apps.reliability.selectors import figure_catalogue, report_has_sessions, report_kind
@@ -36,7 +41,7 @@ from apps.reliability.selectors import figure_catalogue, report_has_sessions, re
 logger = logging.getLogger(__name__)
 
 FILTER_KEYS = {"coders", "sessions", "date_from", "date_to"}
-PARAMETER_KEYS = {"confidence", "bootstrap", "seed"}
+PARAMETER_KEYS = {"confidence", "bootstrap", "seed"} | DRIFT_PARAMETER_KEYS
 
 
 def default_parameters() -> dict:
@@ -60,7 +65,10 @@ def _clean_parameters(parameters: dict) -> dict:
             f"Unknown parameters: {', '.join(sorted(unknown))}.",
             details={"parameters": [f"Allowed: {', '.join(sorted(PARAMETER_KEYS))}."]},
         )
-    merged = default_parameters() | parameters
+    merged = default_parameters() | {
+        k: v for k, v in parameters.items() if k not in DRIFT_PARAMETER_KEYS
+    }
+    merged |= clean_drift_parameters(parameters)
     if not 0.5 <= float(merged["confidence"]) < 1:
         raise DomainError(
             "confidence must be between 0.5 and 1.", details={"confidence": ["0.5-1"]}
@@ -147,6 +155,12 @@ def report_compute(*, report_id: int, task_id: str | None = None) -> Reliability
             dataset,
             parameters=report.parameters,
             progress=lambda p: job_heartbeat(**job, progress=40 + int(p * 55)),
+        )
+        results["drift"] = reliability_report_drift(
+            dataset,
+            project_id=report.project_id,
+            coding_system_id=report.coding_system_id,
+            parameters=report.parameters,
         )
         computed = time.perf_counter()
     job_finish(

@@ -1,4 +1,4 @@
-"""Background jobs for reliability reports."""
+"""Background jobs for reliability reports, and the scheduled drift check."""
 
 from __future__ import annotations
 
@@ -55,3 +55,38 @@ def report_figures_render_task(self, kind: str, report_id: int) -> int:
     from apps.reliability.services import report_figures_render
 
     return report_figures_render(kind=kind, report_id=report_id)
+
+
+# The drift check (Celery beat, daily; docs/jobs.md) -----------------------------------------
+
+
+@shared_task(
+    name="reliability.drift_check_all",
+    ignore_result=True,
+    autoretry_for=TRANSIENT_ERRORS,
+    retry_backoff=2,
+    retry_backoff_max=60,
+    max_retries=3,
+)
+def drift_check_all_task() -> int:
+    """Queue one drift check per coding system with drift settings; returns how many."""
+    from apps.reliability.drift_services import drift_checks_queue
+
+    return drift_checks_queue()
+
+
+@shared_task(
+    name="reliability.drift_check",
+    ignore_result=True,
+    autoretry_for=TRANSIENT_ERRORS,
+    retry_backoff=2,
+    retry_backoff_max=60,
+    max_retries=3,
+    acks_late=True,
+)
+def drift_check_task(settings_id: int) -> int:
+    """Check one coding system's coders against its drift threshold; safe to run twice
+    (a coder with an open alert gets no second one). Returns how many alerts it opened."""
+    from apps.reliability.drift_services import drift_check
+
+    return len(drift_check(settings_id=settings_id))

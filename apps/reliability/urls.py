@@ -50,4 +50,14 @@ urlpatterns = [
         views.criterion_report_figure,
         name="criterion-figure",
     ),
+    path(
+        "projects/<id:project_id>/coding-systems/<id:system_id>/drift/",
+        views.drift_settings,
+        name="drift-settings",
+    ),
+    path(
+        "projects/<id:project_id>/drift-alerts/<id:alert_id>/acknowledge/",
+        views.drift_alert_acknowledge,
+        name="drift-alert-acknowledge",
+    ),
 ]

@@ -1,4 +1,4 @@
-"""Pages: a project's reliability reports with progress and headline numbers; report figures."""
+"""Pages: reliability reports, the PI's report page, report figures, drift checks."""
 
 from csp.constants import NONE, UNSAFE_INLINE
 from csp.decorators import csp_replace
@@ -15,17 +15,19 @@ from apps.codebooks.models import CodingSystem
 from apps.jobs.selectors import job_status
 from apps.projects.access import (
     access_criterion_report,
+    access_drift_alert,
+    access_drift_settings,
     access_project_manage,
     access_report,
     access_reports,
     can_manage,
     can_see_criteria,
 )
-from apps.projects.errors import DomainError, NotFoundError
-from apps.reliability import services
+from apps.projects.errors import ConflictError, DomainError, NotFoundError
+from apps.reliability import drift_services, services
 from apps.reliability.criterion_reports import criterion_mapping_for, criterion_mapping_set
-from apps.reliability.forms import CriterionMappingForm, ReportStartForm
-from apps.reliability.models import ReliabilityReport
+from apps.reliability.forms import CriterionMappingForm, DriftSettingsForm, ReportStartForm
+from apps.reliability.models import DriftSettings, ReliabilityReport
 from apps.reliability.report_page import pi_report_context, reliability_parameter_sentences
 from apps.reliability.selectors import report_headlines
 from coding_platform.api_errors import error_body
@@ -148,6 +150,49 @@ def _mapping_form(project, system, data=None):
 
 
 @login_required
+def drift_settings(request, project_id: int, system_id: int):
+    """A coding system's drift check: threshold, recent window, against whom (lead, coordinator)."""
+    membership, system = access_drift_settings(request.user, project_id, system_id)
+    stored = DriftSettings.objects.filter(project_id=project_id, coding_system=system).first()
+    initial = None
+    if stored is not None:
+        initial = {
+            "enabled": stored.enabled,
+            "threshold": stored.threshold,
+            "window_kind": stored.window_kind,
+            "window_size": stored.window_size,
+            "against": stored.against,
+        }
+    form = DriftSettingsForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            drift_services.drift_settings_set(
+                project=membership.project,
+                coding_system=system,
+                by=request.user,
+                **form.cleaned_data,
+            )
+        except DomainError as exc:
+            field = next(iter(exc.details or {}), None) if isinstance(exc.details, dict) else None
+            form.add_error(field if field in form.fields else None, exc.message)
+        else:
+            state = "on" if form.cleaned_data["enabled"] else "off"
+            messages.success(request, f"Drift check of {system.name} saved (now {state}).")
+            return redirect(
+                "reliability:drift-settings", project_id=project_id, system_id=system.pk
+            )
+    context = {
+        "project": membership.project,
+        "manages": can_manage(membership),
+        "system": system,
+        "stored": stored,
+        "form": form,
+    }
+    status = 400 if request.method == "POST" else 200
+    return render(request, "reliability/drift_settings.html", context, status=status)
+
+
+@login_required
 @require_POST
 def criterion_mapping_edit(request, project_id: int, system_id: int):
     """Store which AAI class each category stands for; later criterion reports use it."""
@@ -239,3 +284,20 @@ def criterion_report_figure(request, project_id: int, report_id: int, name: str,
     report = access_criterion_report(request.user, project_id, report_id)
     stem = f"{slugify(report.coding_system.key) or 'coding'}-criterion-report-{report.pk}"
     return _figure_response(request, report, name=name, fmt=fmt, stem=stem)
+
+
+@login_required
+@require_POST
+def drift_alert_acknowledge(request, project_id: int, alert_id: int):
+    """Acknowledge an open drift alert (lead, coordinator, trainer); back to the project."""
+    alert = access_drift_alert(request.user, project_id, alert_id)
+    try:
+        drift_services.drift_alert_acknowledge(alert=alert, by=request.user)
+    except ConflictError as exc:
+        messages.info(request, exc.message)
+    else:
+        messages.success(
+            request,
+            f"Drift alert for {alert.coder.display_name} ({alert.coding_system.name}) acknowledged.",
+        )
+    return redirect("projects:detail", project_id=project_id)

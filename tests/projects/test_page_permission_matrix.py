@@ -40,7 +40,13 @@ from apps.assignments.services import assignment_create, codings_release
 from apps.codebooks.models import CodingSystem
 from apps.jobs.models import JobState
 from apps.projects.models import Invitation, Membership, Project
-from apps.reliability.models import CriterionMapping, CriterionReport, ReliabilityReport
+from apps.reliability.models import (
+    CriterionMapping,
+    CriterionReport,
+    DriftAlert,
+    DriftSettings,
+    ReliabilityReport,
+)
 from apps.transcripts.models import ImportBatch, Recording, Transcript
 from apps.transcripts.services import import_batch_create, recording_attach
 from tests.factories import (
@@ -119,6 +125,17 @@ def world(project, pacs, threers, lab, transcript, other_transcript, cast):
         results=figure_cases.criterion_results(coder_a.pk, coder_b.pk),
         parameters=figure_cases.CRITERION_PARAMETERS,
     )
+    drift_alert = DriftAlert.objects.create(
+        project=project,
+        coding_system=pacs,
+        coder=coder_b,
+        against="others",
+        value=0.3,
+        n_units=40,
+        n_sessions=10,
+        threshold=0.6,
+        window="the last 10 double-coded sessions",
+    )
     return SimpleNamespace(
         project=project.pk,
         pacs=pacs,
@@ -142,6 +159,7 @@ def world(project, pacs, threers, lab, transcript, other_transcript, cast):
         report=report.pk,
         figure_report=figure_report.pk,
         criterion_report=criterion_report.pk,
+        drift_alert=drift_alert.pk,
         reset_uid=urlsafe_base64_encode(force_bytes(spare.pk)),
         reset_token=default_token_generator.make_token(spare),
         spare_token=api_token_create(user=spare, name="spare").token.pk,
@@ -562,6 +580,35 @@ PAGES = [
             anonymous=404,
         )
         for method in ("get", "head")
+    ),
+    # Drift: settings for who runs the study, alerts for them and the trainers.
+    Page(
+        "reliability:drift-settings",
+        "get",
+        lambda w: f"/projects/{w.project}/coding-systems/{w.pacs.pk}/drift/",
+        200,
+        MANAGERS,
+        REPORT_READERS - MANAGERS,
+    ),
+    Page(
+        "reliability:drift-settings",
+        "post",
+        lambda w: f"/projects/{w.project}/coding-systems/{w.pacs.pk}/drift/",
+        302,
+        MANAGERS,
+        REPORT_READERS - MANAGERS,
+        data=lambda w: {"threshold": "0.6", "window_kind": "sessions", "window_size": "10"},
+        effect=lambda w: DriftSettings.objects.filter(coding_system=w.pacs).exists(),
+        to=lambda w: f"/projects/{w.project}/coding-systems/{w.pacs.pk}/drift/",
+    ),
+    Page(
+        "reliability:drift-alert-acknowledge",
+        "post",
+        lambda w: f"/projects/{w.project}/drift-alerts/{w.drift_alert}/acknowledge/",
+        302,
+        MANAGERS | {"trainer"},
+        effect=lambda w: DriftAlert.objects.open().filter(pk=w.drift_alert).exists(),
+        to=lambda w: f"/projects/{w.project}/",
     ),
     # Accounts: open to everybody, whatever their projects.
     Page("accounts:login", "get", lambda w: LOGIN, 200, EVERYBODY),

@@ -99,6 +99,9 @@ def test_lead_reads_reliability_and_aai_agreement_in_words(client, study):
     assert "unstable" in text
     assert "(Landis & Koch)" in text
     assert f"#{reliability.pk}" in text and f"#{criterion.pk}" in text
+    # Over time: the sessions of this study have no dates, which the page says.
+    assert "Over time: do coders keep agreeing?" in text
+    assert "10 sessions without a date are left out" in text
 
 
 def test_trainer_reads_reliability_but_not_the_aai(client, study):
