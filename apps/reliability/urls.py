@@ -13,4 +13,9 @@ urlpatterns = [
         views.report_detail,
         name="detail",
     ),
+    path(
+        "projects/<id:project_id>/reliability/<id:report_id>/disagreements/<slug:code>/",
+        views.report_disagreements_page,
+        name="disagreements",
+    ),
 ]

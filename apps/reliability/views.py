@@ -8,10 +8,17 @@ from django.views.decorators.http import require_POST
 
 from apps.codebooks.models import CodingSystem
 from apps.jobs.selectors import job_status
-from apps.projects.access import access_project_manage, access_reports, can_manage
+from apps.projects.access import (
+    access_project_manage,
+    access_report_disagreements,
+    access_reports,
+    can_manage,
+)
 from apps.projects.errors import DomainError
 from apps.reliability import services
+from apps.reliability.disagreements import report_disagreements
 from apps.reliability.forms import ReportStartForm
+from apps.reliability.methods import filter_description
 from apps.reliability.models import ReliabilityReport
 from apps.reliability.selectors import report_headlines
 
@@ -81,3 +88,45 @@ def report_start(request, project_id: int):
     except DomainError as exc:
         messages.error(request, exc.message)
     return redirect("reliability:list", project_id=project_id)
+
+
+@login_required
+def report_disagreements_page(request, project_id: int, report_id: int, code: str):
+    """The units where the report's coders disagreed on one marker or scale (lead, coordinator).
+
+    With htmx (the "more" button) only the next page's rows are rendered.
+    """
+    membership, report = access_report_disagreements(request.user, project_id, report_id)
+    try:
+        page = int(request.GET.get("page") or 1)
+    except ValueError:
+        page = 1
+    listing = report_disagreements(
+        report,
+        user=request.user,
+        membership=membership,
+        code=code,
+        kind=request.GET.get("kind", ""),
+        units=request.GET.get("units", ""),
+        page=page,
+    )
+    context = {
+        "project": membership.project,
+        "manages": can_manage(membership),
+        "report": report,
+        "listing": listing,
+        "target": listing.target,
+        "filter_text": filter_description(report.filter or {}, project_id=project_id),
+        "segment_length": _segment_length(report.coding_system.segment_length_seconds or 300),
+    }
+    template = "reliability/disagreements.html"
+    if request.htmx:
+        template += "#unit-rows"
+    return render(request, template, context)
+
+
+def _segment_length(seconds: int) -> str:
+    if seconds % 60 == 0:
+        minutes = seconds // 60
+        return f"{minutes} minute{'s' if minutes != 1 else ''}"
+    return f"{seconds} seconds"
