@@ -113,7 +113,7 @@ def _read_at(report) -> object:
 def _coders(report: ReliabilityReport) -> list[dict]:
     """The report's coders: name (or None), role in the project, training codings before it."""
     emails = list((report.results or {}).get("coders") or [])
-    users = {u.email: u for u in get_user_model().objects.filter(email__in=emails, is_active=True)}
+    users = {u.email: u for u in get_user_model().objects.filter(email__in=emails)}
     roles = dict(
         Membership.objects.filter(project_id=report.project_id, user__email__in=emails).values_list(
             "user__email", "role"
@@ -142,23 +142,32 @@ def _coders(report: ReliabilityReport) -> list[dict]:
     ]
 
 
+def _or(items: Iterable[str]) -> str:
+    items = list(items)
+    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} or {items[-1]}"
+
+
 def filter_description(filter: dict, *, project_id: int) -> str:
     """The stored filter of a report as words ("" when the report read every session)."""
-    parts = []
+    which = []
     if filter.get("date_from") and filter.get("date_to"):
-        parts.append(f"sessions dated {filter['date_from']} to {filter['date_to']}")
+        which.append(f"dated {filter['date_from']} to {filter['date_to']}")
     elif filter.get("date_from"):
-        parts.append(f"sessions dated from {filter['date_from']}")
+        which.append(f"dated from {filter['date_from']}")
     elif filter.get("date_to"):
-        parts.append(f"sessions dated up to {filter['date_to']}")
+        which.append(f"dated up to {filter['date_to']}")
     if filter.get("sites"):
-        parts.append(f"site {_and(filter['sites'])}")
+        which.append(f"at site {_or(filter['sites'])}")
     if filter.get("therapists"):
-        parts.append(f"therapist {_and(filter['therapists'])}")
+        which.append(f"with therapist {_or(filter['therapists'])}")
     if filter.get("session_numbers"):
-        parts.append(f"session number {_and(str(n) for n in filter['session_numbers'])}")
+        which.append(f"numbered {_or(str(n) for n in filter['session_numbers'])} within their case")
+    parts = []
     if filter.get("sessions"):
-        parts.append(f"{_plural(len(filter['sessions']), 'selected session')}")
+        chosen = _plural(len(filter["sessions"]), "selected session")
+        parts.append(" ".join([chosen, ", ".join(which)]).strip())
+    elif which:
+        parts.append(f"sessions {', '.join(which)}")
     if filter.get("coders"):
         users = get_user_model().objects.filter(
             pk__in=filter["coders"], memberships__project_id=project_id
@@ -167,7 +176,7 @@ def filter_description(filter: dict, *, project_id: int) -> str:
         parts.append(f"the codings of {_and(names)}")
     if filter.get("purpose") and filter["purpose"] != Purpose.INDEPENDENT:
         parts.append(f"{Purpose(filter['purpose']).label.lower()} codings")
-    return f"restricted to {_and(parts)}" if parts else ""
+    return f"restricted to {'; and to '.join(parts)}" if parts else ""
 
 
 # The reliability paragraphs ---------------------------------------------------------------
@@ -181,28 +190,30 @@ def _raters_and_subjects(report: ReliabilityReport, coders: list[dict]) -> str:
     n_cases = len({s["case"] for s in sessions})
     per_session = sorted({int(s["coders"]) for s in sessions})
     n_coders = len(coders)
-    named = all(c["name"] for c in coders) and coders
-    who = f"{_count_word(n_coders).capitalize()} coders" if n_coders != 1 else "One coder"
-    if named:
+    who = f"{_count_word(n_coders).capitalize()} coder{'s' if n_coders != 1 else ''}"
+    if coders and all(c["name"] for c in coders):
         who += f" ({_and(c['name'] for c in coders)})"
-    if per_session and per_session != [n_coders]:
-        by = f"each by {_count_word(per_session[0])} to {_count_word(per_session[-1])} of them"
-        if len(per_session) == 1:
-            by = f"each by {_count_word(per_session[0])} of them"
+    codebook = f"the {system.name}, version {system.version}"
+    if system.partial:
+        codebook += " (a partial codebook: the markers named in the published literature)"
+    subjects = f"{_plural(n_sessions, 'session')} of {_plural(n_cases, 'patient')}"
+    if per_session in ([], [n_coders]):
+        first = f"{who} each coded the same {subjects} independently with {codebook}."
     else:
-        by = "each by all of them" if n_coders > 2 else "each by both"
-    text = [
-        f"{who} coded {_plural(n_sessions, 'session')} of {_plural(n_cases, 'patient')} "
-        f"independently with {system.name} {system.version}, {by}."
-    ]
+        spread = (
+            _count_word(per_session[0])
+            if len(per_session) == 1
+            else f"{_count_word(per_session[0])} to {_count_word(per_session[-1])}"
+        )
+        first = f"{who} coded {subjects} independently with {codebook}, {spread} per session."
+    text = [first]
     total = Transcript.objects.filter(
         project_id=report.project_id, created_at__lte=_read_at(report)
     ).count()
     if total:
-        share = n_sessions / total
         text.append(
-            f"These were {n_sessions:,} of the study's {total:,} transcribed sessions "
-            f"({100 * share:.0f}%)."
+            f"The double-coded sessions were {n_sessions:,} of the study's {total:,} "
+            f"transcribed sessions ({100 * n_sessions / total:.0f}%)."
         )
     restriction = filter_description(report.filter or {}, project_id=report.project_id)
     if restriction:
@@ -212,49 +223,81 @@ def _raters_and_subjects(report: ReliabilityReport, coders: list[dict]) -> str:
         text.append(_sentence(project.double_coding_selection))
     if project.coder_training.strip():
         text.append(_sentence(project.coder_training))
-    trained = [c for c in coders if c["training"]]
-    if trained:
-        counts = ", ".join(
-            f"{c['name'] or 'coder ' + str(i + 1)} {c['training']}" for i, c in enumerate(coders)
-        )
-        text.append(
-            f"Before this analysis the coders had submitted {counts} training "
-            f"coding{'s' if sum(c['training'] for c in coders) != 1 else ''} with "
-            f"{system.name} on the platform."
-        )
-    text.append(_blinding(coders))
+    training = _training(coders, system)
+    if training:
+        text.append(training)
+    text.append(
+        _blinding(coders, training=(report.filter or {}).get("purpose") == Purpose.TRAINING)
+    )
     return " ".join(text)
 
 
-def _blinding(coders: list[dict]) -> str:
+def _training(coders: list[dict], system) -> str:
+    """What the platform knows of the coders' training: training codings submitted before."""
+    if not any(c["training"] for c in coders):
+        return ""
+    what = f"with the {system.name} on the platform before this analysis"
+    counts = [c["training"] for c in coders]
+    if len(set(counts)) == 1:
+        n = counts[0]
+        return f"Each coder had submitted {_plural(n, 'training coding')} {what}."
+    if all(c["name"] for c in coders):
+        first, *rest = coders
+        others = "".join(f", {c['name']} {c['training']}" for c in rest)
+        return (
+            f"{first['name']} had submitted {_plural(first['training'], 'training coding')} "
+            f"{what}{others}."
+        )
+    return (
+        f"The coders had submitted {_and(str(n) for n in counts)} training codings {what}, "
+        "respectively."
+    )
+
+
+def _who(coders: list[dict]) -> str:
+    """The coders by name when every one has a name, else by count."""
+    if all(c["name"] for c in coders):
+        return _and(c["name"] for c in coders)
+    return "one of the coders" if len(coders) == 1 else f"{_count_word(len(coders))} of the coders"
+
+
+def _blinding(coders: list[dict], *, training: bool = False) -> str:
+    """What the platform enforced: blind to each other's codings and to the criterion data.
+
+    Leads and coordinators see every coding and the AAI, so for a coder in such a role the
+    platform enforced nothing, and the paragraph says so rather than claim blinding.
+    """
     blind = [c for c in coders if c["role"] not in MANAGING_ROLES]
     open_ = [c for c in coders if c["role"] in MANAGING_ROLES]
+    codings = "training codings" if training else "codings"
+    until = "" if training else " until both had submitted and the codings were released"
     rule = (
-        "codings resubmitted after a release (once their coder could have seen the others) "
-        "were left out of the analysis"
+        ""
+        if training
+        else "; codings resubmitted after a release (once their coder could have seen the "
+        "others) were left out of the analysis"
+    )
+    criteria = (
+        "the patients' Adult Attachment Interview (AAI) classifications and post-session "
+        "questionnaire answers"
     )
     if not open_:
         return (
-            "The platform kept the coders blind to each other's codings until both had "
-            "submitted and the codings were released, and hid the patients' Adult Attachment "
-            f"Interview (AAI) classifications and post-session questionnaire answers from them; "
-            f"{rule}."
+            f"The platform kept the coders blind to each other's {codings}{until}, and hid "
+            f"{criteria} from them{rule}."
         )
-    names = _and(c["name"] or "one coder" for c in open_)
     text = (
-        f"{names} coded in a role that sees every coding and the criterion data (lead or "
-        "coordinator), so for "
+        f"{_who(open_)[:1].upper()}{_who(open_)[1:]} coded in a role that sees every coding "
+        "and the criterion data (lead or coordinator), so for "
         f"{'this coder' if len(open_) == 1 else 'these coders'} blinding rested on the lab's "
         "procedure, not on the platform"
     )
     if blind:
-        others = _and(c["name"] or "the other coders" for c in blind)
         text = (
-            f"The platform kept {others} blind to the other codings until they were submitted "
-            "and released, and hid the patients' AAI classifications and post-session "
-            f"questionnaire answers from {'them' if len(blind) > 1 else 'this coder'}. " + text
+            f"The platform kept {_who(blind)} blind to the other {codings}{until}, and hid "
+            f"{criteria} from {'them' if len(blind) > 1 else 'this coder'}. {text}"
         )
-    return f"{text}; {rule}."
+    return f"{text}{rule}."
 
 
 def _values(rows: list[dict], key: str, field: str = "statistics") -> list[dict]:
@@ -288,58 +331,31 @@ def _kappa_key(rows: list[dict]) -> str:
 
 
 def _statistics(report: ReliabilityReport) -> tuple[str, list[tuple[str, str]]]:
-    """The paragraph on units and statistics, and (statistic, CI method) pairs used."""
+    """The paragraph on units and statistics, and the (statistic, CI method) pairs it used."""
     overall = report.results.get("overall") or {}
     level = _level(report.parameters)
     methods: list[tuple[str, str]] = []
-    units, parts = [], []
+    units, session_uses, parts = [], [], []
+    defined: set[str] = set()  # statistics already defined: each is defined once
     occurrence = overall.get("marker_occurrence") or {}
     for unit, words in (("turns", "turns"), ("segments", "time segments")):
         block = occurrence.get(unit) or {}
         markers = block.get("markers") or []
-        if not markers or not block.get("n_units"):
-            continue
+        if not block.get("n_units") or not any(
+            p["value"] > 0 for p in _values(markers, "prevalence")
+        ):
+            continue  # no marker of this kind was applied: the level says nothing
+        speaker = "; per marker, the turns of the speaker it codes" if unit == "turns" else ""
         units.append(
             f"{words} for marker occurrence ({block['n_units']:,} {words} coded by two or more "
-            f"coders{', each coder coding the turns of the speaker a marker is for' if unit == 'turns' else ''}; "
-            "a marker present or absent per unit)"
+            f"coders{speaker}; each marker present or absent in each)"
         )
+        parts.append(_occurrence_text(markers, words, defined=defined))
         key = _kappa_key(markers)
-        kappa = statistic(key)
-        ac1 = statistic("gwet_ac1")
-        defined = _values(markers, key)
-        ac1_values = _values(markers, "gwet_ac1")
-        prevalence = [p["value"] for p in _values(markers, "prevalence")]
-        uneven = ""
-        if prevalence:
-            median_prevalence = pystats.median(prevalence)
-            if median_prevalence < 0.2 or median_prevalence > 0.8:
-                uneven = (
-                    f" Because the markers' prevalence is uneven (median {percent(median_prevalence)} "
-                    f"of {words}) and {kappa.symbol} is low for rare codes even when coders agree,"
-                )
-        text = (
-            f"Marker occurrence per {words[:-1]} was assessed with {kappa.name} "
-            f"({kappa.symbol}: {_lower_first(kappa.definition)}) and percent agreement."
-            f"{uneven or ' As'} {ac1.name} ({_lower_first(ac1.definition)}) is reported beside "
-            f"{kappa.symbol}, with each marker's prevalence."
-        )
-        if defined:
-            text += (
-                f" Across the {_plural(len(defined), 'marker')} with a defined {kappa.symbol}, "
-                f"the median {kappa.symbol} was {_summary(defined)}"
-            )
-            if ac1_values:
-                text += f"; the median AC1 was {_summary(ac1_values)}"
-            text += "."
-        undefined = len(markers) - len(defined)
-        if undefined:
-            text += (
-                f" {kappa.symbol} was undefined for {_plural(undefined, 'marker')} (for example "
-                "a marker no coder used)."
-            )
-        parts.append(text)
-        methods += [(kappa.short, _methods_of(defined)), ("AC1", _methods_of(ac1_values))]
+        methods += [
+            (statistic(key).short, _methods_of(_values(markers, key))),
+            ("AC1", _methods_of(_values(markers, "gwet_ac1"))),
+        ]
     icc = statistic("ICC2")
     frequency = overall.get("marker_frequency") or {}
     freq_stats = [
@@ -354,55 +370,113 @@ def _statistics(report: ReliabilityReport) -> tuple[str, list[tuple[str, str]]]:
         for s in _values(ratings.get(level_name) or [], "ICC2", "icc")
     ]
     if freq_stats or rating_stats:
-        units.append("sessions for marker frequencies and session ratings")
-        text = (
-            f"Marker frequencies per session and ratings were assessed with {icc.name} "
-            f"(McGraw & Wong 1996; {_lower_first(icc.definition)})"
+        what = _and(
+            (["marker frequencies per session"] if freq_stats else [])
+            + (["ratings"] if rating_stats else [])
+        )
+        session_uses += (["marker frequencies"] if freq_stats else []) + (
+            ["ratings"] if rating_stats else []
         )
         found = []
         if freq_stats:
             found.append(
-                f"median {icc.short} {_summary(freq_stats)} over the session frequencies of "
-                f"{_plural(len(freq_stats), 'marker')}"
+                f"the median {icc.short} was {_summary(freq_stats)} over the session "
+                f"frequencies of {_plural(len(freq_stats), 'marker')}"
             )
         if rating_stats:
             found.append(
-                f"median {icc.short} {_summary(rating_stats)} over "
-                f"{_plural(len(rating_stats), 'rating item')}"
+                f"{_summary(rating_stats)} over {_plural(len(rating_stats), 'rating item')}"
             )
-        parts.append(f"{text}: {'; '.join(found)}.")
+        parts.append(
+            f"{what[:1].upper()}{what[1:]} were assessed with {icc.name}; {icc.short} is "
+            f"{_lower_first(icc.definition)}. Across items, {'; '.join(found)}."
+        )
         methods.append((icc.short, _methods_of(freq_stats + rating_stats)))
     for c in overall.get("classification") or []:
-        stats = c.get("statistics") or {}
-        key = "cohen_kappa" if "cohen_kappa" in stats else "fleiss_kappa"
-        kappa, pa, ac1 = (
-            stats.get(key) or {},
-            stats.get("percent_agreement") or {},
-            stats.get("gwet_ac1") or {},
-        )
-        if kappa.get("value") is None and pa.get("value") is None:
-            continue
-        name = statistic(key)
-        if "sessions for marker frequencies and session ratings" not in units:
-            units.append("sessions for the classification")
-        prevalence = _class_prevalence(c)
-        text = (
-            f"The {c['name'].lower()} ({_and(c.get('categories') or [])}) was compared with "
-            f"{name.name}: {name.symbol} = {coefficient(kappa.get('value'))}"
-            f"{interval(kappa, level)}, percent agreement {percent(pa.get('value'))}"
-        )
-        if ac1.get("value") is not None:
-            text += f", AC1 = {coefficient(ac1['value'])}{interval(ac1, level)}"
-        text += f" (n = {_plural(int(c.get('n_units') or 0), 'session')})"
-        if prevalence:
-            text += (
-                f"; AC1 is given beside {name.symbol} because the classes were unevenly "
-                f"common ({prevalence})"
-            )
-        parts.append(text + ".")
-        methods += [(name.short, _methods_of([kappa])), ("AC1", _methods_of([ac1]))]
+        text = _classification_text(c, level)
+        if text:
+            session_uses.append(f"the {c['name'].lower()}")
+            parts.append(text)
+            stats = c.get("statistics") or {}
+            key = "cohen_kappa" if "cohen_kappa" in stats else "fleiss_kappa"
+            methods += [
+                (statistic(key).short, _methods_of([stats.get(key) or {}])),
+                ("AC1", _methods_of([stats.get("gwet_ac1") or {}])),
+            ]
+    if session_uses:
+        units.append(f"sessions for {_and(session_uses)}")
     opening = f"Units of analysis were {_and(units)}." if units else ""
     return " ".join([opening, *parts]).strip(), methods
+
+
+def _occurrence_text(markers: list[dict], words: str, *, defined: set[str]) -> str:
+    key = _kappa_key(markers)
+    kappa, ac1 = statistic(key), statistic("gwet_ac1")
+    kappas = _values(markers, key)
+    ac1_values = _values(markers, "gwet_ac1")
+    text = (
+        f"Marker occurrence per {words[:-1]} was assessed with {kappa.name} and percent agreement"
+    )
+    text += "." if key in defined else f"; {kappa.symbol} is {_lower_first(kappa.definition)}."
+    prevalence = [p["value"] for p in _values(markers, "prevalence")]
+    median_prevalence = pystats.median(prevalence) if prevalence else None
+    if median_prevalence is not None and not 0.2 <= median_prevalence <= 0.8:
+        text += (
+            f" Because the markers' prevalence is uneven (median {percent(median_prevalence)} "
+            f"of {words}) and {kappa.symbol} is low for a rare code even when coders agree, "
+            f"{ac1.name} is reported beside it, with each marker's prevalence"
+        )
+    else:
+        text += f" {ac1.name} is reported beside {kappa.symbol}, with each marker's prevalence"
+    text += "." if "gwet_ac1" in defined else f"; AC1 is {_lower_first(ac1.definition)}."
+    defined.update((key, "gwet_ac1"))
+    if kappas:
+        text += (
+            f" Across the {_plural(len(kappas), 'marker')} with a defined {kappa.symbol}, "
+            f"the median {kappa.symbol} was {_summary(kappas)}"
+        )
+        if ac1_values:
+            text += f" and the median AC1 {_summary(ac1_values)}"
+        text += "."
+    undefined = [
+        m for m in markers if ((m.get("statistics") or {}).get(key) or {}).get("value") is None
+    ]
+    if undefined:
+        reasons = dict.fromkeys(
+            str(((m.get("statistics") or {}).get(key) or {}).get("note") or "undefined")
+            for m in undefined
+        )
+        text += (
+            f" {kappa.symbol} was undefined for {_plural(len(undefined), 'marker')} "
+            f"({'; '.join(reasons)})."
+        )
+    return text
+
+
+def _classification_text(c: dict, level: int) -> str:
+    stats = c.get("statistics") or {}
+    key = "cohen_kappa" if "cohen_kappa" in stats else "fleiss_kappa"
+    kappa = stats.get(key) or {}
+    pa = stats.get("percent_agreement") or {}
+    ac1 = stats.get("gwet_ac1") or {}
+    if kappa.get("value") is None and pa.get("value") is None:
+        return ""
+    name = statistic(key)
+    text = (
+        f"The {c['name'].lower()} ({_and(c.get('categories') or [])}) agreed with "
+        f"{name.symbol} = {coefficient(kappa.get('value'))}{interval(kappa, level)}, percent "
+        f"agreement {percent(pa.get('value'))}"
+    )
+    if ac1.get("value") is not None:
+        text += f" and AC1 = {coefficient(ac1['value'])}{interval(ac1, level)}"
+    text += f" (n = {_plural(int(c.get('n_units') or 0), 'session')})"
+    prevalence = _class_prevalence(c)
+    if prevalence:
+        text += (
+            f"; AC1 is given beside {name.symbol} because the classes were unevenly common "
+            f"({prevalence} of the codings)"
+        )
+    return text + "."
 
 
 def _lower_first(text: str) -> str:
@@ -438,31 +512,38 @@ def _ci_methods(methods: list[tuple[str, str]], level: int) -> str:
     return f"{level}% confidence intervals: {'; '.join(parts)}."
 
 
-def _software(report, criterion_report=None) -> str:
-    versions = dict(report.versions or {})
-    if criterion_report is not None and not versions:
-        versions = dict(criterion_report.versions or {})
-    ours = versions.get("platform") or ""
+def _software_of(versions: dict) -> str:
+    """ "coding-platform 0.1.0 (Python 3.11.7, NumPy 2.1.0, SciPy 1.14.1)", from what is stored."""
+    ours = str(versions.get("platform") or "")
     name = f"{PLATFORM} {ours}" if ours and not ours.startswith("unknown") else PLATFORM
     libraries = [
         f"{label} {versions[key]}"
         for key, label in (("python", "Python"), ("numpy", "NumPy"), ("scipy", "SciPy"))
         if versions.get(key)
     ]
-    text = f"Statistics were computed with {name}"
-    if libraries:
-        text += f" ({', '.join(libraries)})"
+    return f"{name} ({', '.join(libraries)})" if libraries else name
+
+
+def _software(report, criterion_report=None) -> str:
+    """Which software computed the stored reports; versions only as stored, never guessed."""
+    mine = _software_of(report.versions or {})
     stored = f"reliability report {report.pk} of {report.created_at:%Y-%m-%d}"
     if criterion_report is None:
         return (
-            f"{text}; the stored {stored} keeps its filter, parameters and results, so the "
-            "figures can be reproduced."
+            f"Statistics were computed with {mine}; the stored {stored} keeps its filter, "
+            "parameters and results, so the figures can be reproduced."
         )
+    theirs = _software_of(criterion_report.versions or {})
     stored += (
         f" and criterion report {criterion_report.pk} of {criterion_report.created_at:%Y-%m-%d}"
     )
+    software = (
+        f"Statistics were computed with {mine}"
+        if mine == theirs
+        else f"Reliability was computed with {mine} and agreement with the AAI with {theirs}"
+    )
     return (
-        f"{text}; the stored {stored} keep their filter, parameters and results, so the "
+        f"{software}; the stored {stored} keep their filter, parameters and results, so the "
         "figures can be reproduced."
     )
 
@@ -470,7 +551,7 @@ def _software(report, criterion_report=None) -> str:
 # The criterion paragraph ------------------------------------------------------------------
 
 
-def _criterion(criterion_report: CriterionReport, coder_names: dict[str, str]) -> tuple[str, list]:
+def _criterion(criterion_report: CriterionReport, coder_names: dict[str, str]) -> str:
     p = criterion_report.parameters or {}
     results = criterion_report.results or {}
     level = _level(p)
@@ -484,7 +565,16 @@ def _criterion(criterion_report: CriterionReport, coder_names: dict[str, str]) -
         )
     else:
         source = f"each coder's own {cname}"
-    mapping = p.get("mapping") or {}
+    # Stored JSON keeps no key order on PostgreSQL: follow the classification's categories.
+    order = (
+        list(classification.categories.order_by("position", "id").values_list("code", flat=True))
+        if classification
+        else []
+    )
+    rank = {code: i for i, code in enumerate(order)}
+    mapping = dict(
+        sorted((p.get("mapping") or {}).items(), key=lambda kv: (rank.get(kv[0], len(rank)), kv[0]))
+    )
     text = [
         f"Agreement with the criterion: {source} was compared with the patient's Adult "
         "Attachment Interview (AAI) classification, mapping "
@@ -511,7 +601,9 @@ def _criterion(criterion_report: CriterionReport, coder_names: dict[str, str]) -
             continue
         label = VIEW_TEXT[key]
         if key == "two_way" and p.get("collapse"):
-            groups = _and(dict.fromkeys(p["collapse"].values()))
+            groups = " vs ".join(
+                dict.fromkeys(p["collapse"][c] for c in mapping if c in p["collapse"])
+            )
             label += f" ({groups})"
         pa, k, a = (
             view.get("percent_agreement") or {},
@@ -527,20 +619,23 @@ def _criterion(criterion_report: CriterionReport, coder_names: dict[str, str]) -
         used += [("κ", k), ("AC1", a), ("percent agreement", pa)]
     if views:
         pooled_words = (
-            f"Pooled over the {_count_word(n_coders)} coders (coder-session pairs)"
+            f"Pooled over the {_count_word(n_coders)} coders (n in coder-session pairs)"
             if n_coders > 1
             else "For the one coder"
         )
-        text.append(
-            f"{pooled_words}, {'; '.join(views)}. {ac1.name} is given beside {kappa.name} "
-            "because the AAI classes are unevenly common."
-        )
+        text.append(f"{pooled_words}, {'; '.join(views)}.")
+        shares = _criterion_prevalence(three, mapping)
+        if shares:
+            text.append(
+                f"{ac1.name} is given beside {kappa.symbol} because the AAI classes were "
+                f"unevenly common ({shares})."
+            )
     per_coder = []
-    for coder in results.get("coders") or []:
+    for i, coder in enumerate(results.get("coders") or []):
         view = ((results.get("per_coder") or {}).get(str(coder["id"])) or {}).get("three_way")
         if view and view.get("n"):
             k = view.get("kappa") or {}
-            who = coder_names.get(coder["email"]) or "one coder"
+            who = coder_names.get(coder["email"]) or f"coder {i + 1}"
             per_coder.append(
                 f"{who} {kappa.symbol} = {coefficient(k.get('value'))} (n = {view['n']})"
             )
@@ -564,7 +659,25 @@ def _criterion(criterion_report: CriterionReport, coder_names: dict[str, str]) -
     methods = [(name, stat.get("ci_method") or "") for name, stat in used]
     if wilson:
         methods.append(("sensitivity, specificity, PPV and NPV", wilson))
-    return " ".join(text), methods
+    closing = _ci_methods(methods, level)
+    if closing:
+        text.append(closing)
+    return " ".join(text)
+
+
+def _criterion_prevalence(view: dict, mapping: dict) -> str:
+    """The criterion classes' shares in a view ("F 50%, Ds 30%, E 20%") when they are uneven."""
+    totals = (view.get("confusion") or {}).get("col_totals") or []
+    categories = view.get("categories") or []
+    n = sum(totals)
+    if not n or len(totals) != len(categories):
+        return ""
+    shares = [t / n for t in totals]
+    if max(shares) - min(shares) < 0.15:
+        return ""
+    return ", ".join(
+        f"{mapping.get(c, c)} {100 * x:.0f}%" for c, x in zip(categories, shares, strict=True)
+    )
 
 
 def _rule_text(derivation: dict) -> str:
@@ -592,6 +705,12 @@ def _check(reliability_report: ReliabilityReport, criterion_report: CriterionRep
             "finished report.",
             details={"reliability_report": ["Not finished."]},
         )
+    if not reliability_report.results.get("n_sessions"):
+        raise DomainError(
+            f"Reliability report {reliability_report.pk} read no session coded by two or more "
+            "coders, so there is no reliability to describe.",
+            details={"reliability_report": ["No double-coded session."]},
+        )
     if criterion_report is not None:
         if not criterion_report.results:
             raise DomainError(
@@ -617,9 +736,7 @@ def methods_paragraph(
     if criterion_report is not None:
         names = {c["email"]: c["name"] for c in coders if c["name"]}
         names |= _names_of(criterion_report, exclude=names)
-        criterion_text, criterion_methods = _criterion(criterion_report, names)
-        paragraphs.append(criterion_text)
-        methods += criterion_methods
+        paragraphs.append(_criterion(criterion_report, names))
     closing = " ".join(
         t
         for t in (_ci_methods(methods, level), _software(reliability_report, criterion_report))

@@ -103,6 +103,10 @@ def world(project, pacs, threers, lab, transcript, other_transcript, cast):
         project=project, email=cast["outsider"].email, role="coder", invited_by=lead
     )
     report = ReliabilityReport.objects.create(project=project, coding_system=pacs)
+    # A finished report (its results as stored), for the drill-down to its disagreements.
+    done_report = ReliabilityReport.objects.create(
+        project=project, coding_system=pacs, state="done", results={"sessions": []}
+    )
     return SimpleNamespace(
         project=project.pk,
         pacs=pacs,
@@ -124,6 +128,7 @@ def world(project, pacs, threers, lab, transcript, other_transcript, cast):
         invitation=invitation.token,
         outsider=cast["outsider"].pk,
         report=report.pk,
+        done_report=done_report.pk,
         reset_uid=urlsafe_base64_encode(force_bytes(spare.pk)),
         reset_token=default_token_generator.make_token(spare),
         spare_token=api_token_create(user=spare, name="spare").token.pk,
@@ -279,6 +284,14 @@ PAGES = [
     ),
     Page("projects:detail", "get", lambda w: f"/projects/{w.project}/", 200, MEMBERS),
     Page("projects:members", "get", lambda w: f"/projects/{w.project}/members/", 200, MEMBERS),
+    manage_page("projects:methods", lambda w: f"/projects/{w.project}/methods/"),
+    manage(
+        "projects:methods",
+        lambda w: f"/projects/{w.project}/methods/",
+        lambda w: Project.objects.get(pk=w.project).coder_training,
+        lambda w: f"/projects/{w.project}/methods/",
+        data=lambda w: {"coder_training": "Trained to κ ≥ .70.", "double_coding_selection": ""},
+    ),
     manage(
         "projects:members",
         lambda w: f"/projects/{w.project}/members/",
@@ -491,6 +504,14 @@ PAGES = [
         200,
         REPORT_READERS,
         CODERS,
+    ),
+    # Every coder's codings and the transcript text side by side: those who run the study.
+    Page(
+        "reliability:disagreements",
+        "get",
+        lambda w: f"/projects/{w.project}/reliability/{w.done_report}/disagreements/m01/",
+        200,
+        MANAGERS,
     ),
     manage(
         "reliability:start",

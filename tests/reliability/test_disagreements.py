@@ -430,3 +430,19 @@ def test_a_page_of_units_takes_a_fixed_number_of_queries(
 
     with django_assert_max_num_queries(19):
         assert client.get(_url(project, report, "rupture")).status_code == 200
+
+
+def test_the_report_page_links_marker_and_scale_rows_for_the_lead_only(
+    client, project, study, lead, trainer
+):
+    report = _report(project, study, lead)
+    detail = reverse("reliability:detail", args=[project.pk, report.pk])
+
+    client.force_login(lead)
+    html = client.get(detail).content.decode()
+    assert f'href="{_url(project, report, "m1")}"' in html
+    assert f'href="{_url(project, report, "rupture")}?kind=scale&amp;units=segments"' in html
+
+    client.force_login(trainer)
+    html = client.get(detail).content.decode()
+    assert "/disagreements/" not in html
