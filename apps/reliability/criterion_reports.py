@@ -32,6 +32,7 @@ from apps.projects.errors import DomainError
 from apps.projects.models import Project
 from apps.reliability.dataset import submitted_independent
 from apps.reliability.models import CriterionMapping, CriterionReport
+from apps.reliability.services import report_figures_queue
 from apps.reliability.stats.categories import SECURE_VS_INSECURE
 from apps.reliability.stats.criterion import (
     PACS_CRITERION,
@@ -348,4 +349,5 @@ def criterion_report_compute(
         sessions_used=used,
         versions=library_versions(),
     )
+    report_figures_queue(kind="criterion", report_id=report_id)
     return CriterionReport.objects.get(pk=report_id)

@@ -6,7 +6,7 @@ import logging
 
 from celery import shared_task
 
-from apps.jobs.services import JobSuperseded
+from apps.jobs.services import TRANSIENT_ERRORS, JobSuperseded
 from apps.jobs.tasks import JobTask
 
 logger = logging.getLogger(__name__)
@@ -39,3 +39,19 @@ def criterion_report_compute_task(self, report_id: int) -> None:
         criterion_report_compute(report_id=report_id, task_id=self.request.id)
     except JobSuperseded:
         logger.info("Criterion report %s was restarted elsewhere; this run stops", report_id)
+
+
+@shared_task(
+    bind=True,
+    name="reliability.report_figures_render",
+    ignore_result=True,
+    autoretry_for=TRANSIENT_ERRORS,
+    retry_backoff=2,
+    max_retries=3,
+    acks_late=True,
+)
+def report_figures_render_task(self, kind: str, report_id: int) -> int:
+    """Render and store the figures of a finished report; safe to run twice (stored once)."""
+    from apps.reliability.services import report_figures_render
+
+    return report_figures_render(kind=kind, report_id=report_id)

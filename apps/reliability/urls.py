@@ -1,7 +1,22 @@
-from django.urls import path
+from django.urls import path, register_converter
 
 from apps.reliability import views
 from coding_platform import converters  # noqa: F401  (registers <id:...>)
+
+
+class FigureFormatConverter:
+    """The file formats a report figure comes in (apps/reliability/figures.py FORMATS)."""
+
+    regex = "svg|png"
+
+    def to_python(self, value: str) -> str:
+        return value
+
+    def to_url(self, value: str) -> str:
+        return value
+
+
+register_converter(FigureFormatConverter, "figure_format")
 
 app_name = "reliability"
 
@@ -17,5 +32,27 @@ urlpatterns = [
         "projects/<id:project_id>/reliability/<id:report_id>/disagreements/<slug:code>/",
         views.report_disagreements_page,
         name="disagreements",
+    ),
+    path(
+        "projects/<id:project_id>/coding-systems/<id:system_id>/report/",
+        views.pi_report,
+        name="pi-report",
+    ),
+    path(
+        "projects/<id:project_id>/coding-systems/<id:system_id>/criterion-mapping/",
+        views.criterion_mapping_edit,
+        name="criterion-mapping",
+    ),
+    path(
+        "projects/<id:project_id>/reliability/<id:report_id>/figures/"
+        "<slug:name>.<figure_format:fmt>",
+        views.report_figure,
+        name="figure",
+    ),
+    path(
+        "projects/<id:project_id>/criterion-reports/<id:report_id>/figures/"
+        "<slug:name>.<figure_format:fmt>",
+        views.criterion_report_figure,
+        name="criterion-figure",
     ),
 ]

@@ -38,8 +38,9 @@ from apps.accounts.services import api_token_create
 from apps.assignments.models import Assignment, Purpose, Release, State
 from apps.assignments.services import assignment_create, codings_release
 from apps.codebooks.models import CodingSystem
+from apps.jobs.models import JobState
 from apps.projects.models import Invitation, Membership, Project
-from apps.reliability.models import ReliabilityReport
+from apps.reliability.models import CriterionMapping, CriterionReport, ReliabilityReport
 from apps.transcripts.models import ImportBatch, Recording, Transcript
 from apps.transcripts.services import import_batch_create, recording_attach
 from tests.factories import (
@@ -53,6 +54,7 @@ from tests.factories import (
     timed_vtt,
     wav_bytes,
 )
+from tests.reliability import figure_cases
 
 ANONYMOUS = "anonymous"
 LOGIN = "/accounts/login/"
@@ -103,9 +105,19 @@ def world(project, pacs, threers, lab, transcript, other_transcript, cast):
         project=project, email=cast["outsider"].email, role="coder", invited_by=lead
     )
     report = ReliabilityReport.objects.create(project=project, coding_system=pacs)
-    # A finished report (its results as stored), for the drill-down to its disagreements.
-    done_report = ReliabilityReport.objects.create(
-        project=project, coding_system=pacs, state="done", results={"sessions": []}
+    # Finished reports, whose figures can be drawn (hand-made results in the stored shapes).
+    figure_report = ReliabilityReport.objects.create(
+        project=project,
+        coding_system=pacs,
+        state=JobState.DONE,
+        results=figure_cases.reliability_results(),
+    )
+    criterion_report = CriterionReport.objects.create(
+        project=project,
+        coding_system=pacs,
+        state=JobState.DONE,
+        results=figure_cases.criterion_results(coder_a.pk, coder_b.pk),
+        parameters=figure_cases.CRITERION_PARAMETERS,
     )
     return SimpleNamespace(
         project=project.pk,
@@ -128,7 +140,8 @@ def world(project, pacs, threers, lab, transcript, other_transcript, cast):
         invitation=invitation.token,
         outsider=cast["outsider"].pk,
         report=report.pk,
-        done_report=done_report.pk,
+        figure_report=figure_report.pk,
+        criterion_report=criterion_report.pk,
         reset_uid=urlsafe_base64_encode(force_bytes(spare.pk)),
         reset_token=default_token_generator.make_token(spare),
         spare_token=api_token_create(user=spare, name="spare").token.pk,
@@ -188,6 +201,8 @@ STUDY_READERS = MANAGERS | {"trainer", "viewer"}
 # Reliability results can reveal a coder's choices, so coders and trainees do not read them.
 REPORT_READERS = STUDY_READERS
 CODERS = MEMBERS - REPORT_READERS
+# Criterion (AAI) results show criterion labels: not for trainers, who train raters on them.
+CRITERION_READERS = MANAGERS | {"viewer"}
 
 # Who may open each coding of the world on its coding page (everyone else: 404).
 WORKSPACE_READERS = {
@@ -509,9 +524,24 @@ PAGES = [
     Page(
         "reliability:disagreements",
         "get",
-        lambda w: f"/projects/{w.project}/reliability/{w.done_report}/disagreements/m01/",
+        lambda w: f"/projects/{w.project}/reliability/{w.figure_report}/disagreements/m01/",
         200,
         MANAGERS,
+    ),
+    Page(
+        "reliability:pi-report",
+        "get",
+        lambda w: f"/projects/{w.project}/coding-systems/{w.pacs.pk}/report/",
+        200,
+        REPORT_READERS,
+        CODERS,
+    ),
+    manage(
+        "reliability:criterion-mapping",
+        lambda w: f"/projects/{w.project}/coding-systems/{w.pacs.pk}/criterion-mapping/",
+        lambda w: list(CriterionMapping.objects.values_list("mapping", flat=True)),
+        lambda w: f"/projects/{w.project}/coding-systems/{w.pacs.pk}/report/#aai",
+        data=lambda w: {"aai_secure": "F", "aai_avoidant": "E", "aai_preoccupied": "Ds"},
     ),
     manage(
         "reliability:start",
@@ -519,6 +549,35 @@ PAGES = [
         lambda w: ReliabilityReport.objects.count(),
         lambda w: f"/projects/{w.project}/reliability/",
         data=lambda w: {"coding_system": w.pacs.pk},
+    ),
+    # Report figures: 404 for everyone else, anonymous visitors too (images, not pages).
+    *(
+        Page(
+            "reliability:figure",
+            method,
+            lambda w: (
+                f"/projects/{w.project}/reliability/{w.figure_report}/figures/"
+                "forest-kappa-turns.svg"
+            ),
+            200,
+            REPORT_READERS,
+            anonymous=404,
+        )
+        for method in ("get", "head")
+    ),
+    *(
+        Page(
+            "reliability:criterion-figure",
+            method,
+            lambda w: (
+                f"/projects/{w.project}/criterion-reports/{w.criterion_report}/figures/"
+                "confusion-3way-pooled.png"
+            ),
+            200,
+            CRITERION_READERS,
+            anonymous=404,
+        )
+        for method in ("get", "head")
     ),
     # Accounts: open to everybody, whatever their projects.
     Page("accounts:login", "get", lambda w: LOGIN, 200, EVERYBODY),
