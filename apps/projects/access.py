@@ -292,6 +292,29 @@ def access_report(user, report_id: int) -> ReliabilityReport:
     return ReliabilityReport.objects.select_related("coding_system", "project").get(pk=report_id)
 
 
+def access_report_disagreements(user, project_id: int, report_id: int):
+    """Return (membership, report) for the units where a finished report's coders disagreed.
+
+    The listing shows every coder's codings and the transcript text side by side, so only
+    those who see every coding (lead, coordinator) read it; other members, and reports not
+    finished or of another project, get "not found". Whose codings are shown is still
+    decided by `visible_assignments`.
+    """
+    from apps.reliability.models import ReliabilityReport, ReportState
+
+    membership = membership_for(user, project_id)
+    if membership.role not in MANAGING_ROLES:
+        raise NotFoundError()
+    report = (
+        ReliabilityReport.objects.select_related("coding_system", "project")
+        .filter(pk=report_id, project_id=project_id, state=ReportState.DONE)
+        .first()
+    )
+    if report is None:
+        raise NotFoundError()
+    return membership, report
+
+
 # Criterion labels (AAI, PSQ) stay hidden from coders, trainees and trainers (who train raters
 # on the same sessions): criterion reports reveal them too, so they have the same readers.
 CRITERION_READERS = MANAGING_ROLES | {Role.VIEWER}

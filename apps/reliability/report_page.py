@@ -18,7 +18,9 @@ from apps.codebooks.models import CodingSystem
 from apps.jobs.models import JobState
 from apps.jobs.selectors import job_status
 from apps.projects.access import can_manage, can_see_criteria
+from apps.projects.errors import DomainError
 from apps.projects.models import Membership
+from apps.reliability.methods import methods_context
 from apps.reliability.models import CriterionReport, ReliabilityReport
 from apps.reliability.selectors import figure_entries
 from apps.transcripts.models import AAIClass, Session
@@ -325,10 +327,25 @@ def pi_report_context(
         "reliability_choice": reliability,
         "rel": reliability_context(reliability.shown) if reliability.shown else None,
     }
+    criterion_shown = None
     if context["sees_criteria"]:
         criterion = _choose(
             CriterionReport, project_id=project_id, system=system, wanted=criterion_id
         )
         context["criterion_choice"] = criterion
         context["crit"] = criterion_context(criterion.shown) if criterion.shown else None
+        criterion_shown = criterion.shown
+    context["methods"], context["methods_missing"] = None, []
+    if reliability.shown is not None:
+        try:
+            # The AAI part only for those who may read criterion data (not trainers).
+            context.update(
+                methods_context(
+                    reliability.shown,
+                    criterion_shown,
+                    criterion_readable=context["sees_criteria"],
+                )
+            )
+        except DomainError as exc:
+            context["methods_unavailable"] = exc.message
     return context

@@ -29,6 +29,11 @@ urlpatterns = [
         name="detail",
     ),
     path(
+        "projects/<id:project_id>/reliability/<id:report_id>/disagreements/<slug:code>/",
+        views.report_disagreements_page,
+        name="disagreements",
+    ),
+    path(
         "projects/<id:project_id>/coding-systems/<id:system_id>/report/",
         views.pi_report,
         name="pi-report",

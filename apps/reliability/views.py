@@ -19,6 +19,7 @@ from apps.projects.access import (
     access_drift_settings,
     access_project_manage,
     access_report,
+    access_report_disagreements,
     access_reports,
     can_manage,
     can_see_criteria,
@@ -26,7 +27,9 @@ from apps.projects.access import (
 from apps.projects.errors import ConflictError, DomainError, NotFoundError
 from apps.reliability import drift_services, services
 from apps.reliability.criterion_reports import criterion_mapping_for, criterion_mapping_set
+from apps.reliability.disagreements import report_disagreements
 from apps.reliability.forms import CriterionMappingForm, DriftSettingsForm, ReportStartForm
+from apps.reliability.methods import filter_description
 from apps.reliability.models import DriftSettings, ReliabilityReport
 from apps.reliability.report_page import pi_report_context, reliability_parameter_sentences
 from apps.reliability.selectors import report_headlines
@@ -301,3 +304,45 @@ def drift_alert_acknowledge(request, project_id: int, alert_id: int):
             f"Drift alert for {alert.coder.display_name} ({alert.coding_system.name}) acknowledged.",
         )
     return redirect("projects:detail", project_id=project_id)
+
+
+@login_required
+def report_disagreements_page(request, project_id: int, report_id: int, code: str):
+    """The units where the report's coders disagreed on one marker or scale (lead, coordinator).
+
+    With htmx (the "more" button) only the next page's rows are rendered.
+    """
+    membership, report = access_report_disagreements(request.user, project_id, report_id)
+    try:
+        page = int(request.GET.get("page") or 1)
+    except ValueError:
+        page = 1
+    listing = report_disagreements(
+        report,
+        user=request.user,
+        membership=membership,
+        code=code,
+        kind=request.GET.get("kind", ""),
+        units=request.GET.get("units", ""),
+        page=page,
+    )
+    context = {
+        "project": membership.project,
+        "manages": can_manage(membership),
+        "report": report,
+        "listing": listing,
+        "target": listing.target,
+        "filter_text": filter_description(report.filter or {}, project_id=project_id),
+        "segment_length": _segment_length(report.coding_system.segment_length_seconds or 300),
+    }
+    template = "reliability/disagreements.html"
+    if request.htmx:
+        template += "#unit-rows"
+    return render(request, template, context)
+
+
+def _segment_length(seconds: int) -> str:
+    if seconds % 60 == 0:
+        minutes = seconds // 60
+        return f"{minutes} minute{'s' if minutes != 1 else ''}"
+    return f"{seconds} seconds"

@@ -317,6 +317,14 @@ PAGES = [
     ),
     Page("projects:detail", "get", lambda w: f"/projects/{w.project}/", 200, MEMBERS),
     Page("projects:members", "get", lambda w: f"/projects/{w.project}/members/", 200, MEMBERS),
+    manage_page("projects:methods", lambda w: f"/projects/{w.project}/methods/"),
+    manage(
+        "projects:methods",
+        lambda w: f"/projects/{w.project}/methods/",
+        lambda w: Project.objects.get(pk=w.project).coder_training,
+        lambda w: f"/projects/{w.project}/methods/",
+        data=lambda w: {"coder_training": "Trained to κ ≥ .70.", "double_coding_selection": ""},
+    ),
     manage(
         "projects:members",
         lambda w: f"/projects/{w.project}/members/",
@@ -529,6 +537,14 @@ PAGES = [
         200,
         REPORT_READERS,
         CODERS,
+    ),
+    # Every coder's codings and the transcript text side by side: those who run the study.
+    Page(
+        "reliability:disagreements",
+        "get",
+        lambda w: f"/projects/{w.project}/reliability/{w.figure_report}/disagreements/m01/",
+        200,
+        MANAGERS,
     ),
     Page(
         "reliability:pi-report",

@@ -39,6 +39,13 @@ def _text(response) -> str:
     return html_lib.unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html)))
 
 
+def _methods(html: str) -> str:
+    """The text of the methods paragraph's box."""
+    found = re.search(r'<textarea id="methods-text"[^>]*>(.*?)</textarea>', html, flags=re.S)
+    assert found, "no methods paragraph on the page"
+    return html_lib.unescape(found.group(1))
+
+
 @pytest.fixture
 def study():
     project, system, lead, (a, b) = build_project()
@@ -111,8 +118,12 @@ def test_trainer_reads_reliability_but_not_the_aai(client, study):
     assert page.status_code == 200
     text = _text(page)
     assert "Classification: Attachment" in text
-    assert "AAI" not in text
+    # No criterion data: no validity half, no mapping, no AAI figures or criterion report.
     assert "Validity" not in text
+    assert "85%" not in text
+    assert "↔" not in text
+    assert "criterion-reports" not in page.content.decode()
+    assert "criterion (AAI) report" not in text
 
 
 @pytest.mark.parametrize("role", [Role.COORDINATOR, Role.VIEWER])
@@ -229,3 +240,34 @@ def test_the_page_shows_the_aai_heat_map_with_its_downloads(client, study):
     image = client.get(svg)
     assert image.status_code == 200
     assert image["Content-Type"].startswith("image/svg+xml")
+
+
+def test_lead_gets_the_methods_paragraph_and_the_way_to_disagreements(client, study):
+    project, system, lead, reliability, _ = study
+    client.force_login(lead)
+    html = client.get(_url(project, system)).content.decode()
+    drill = reverse("reliability:disagreements", args=[project.pk, reliability.pk, "m01"])
+    assert f'href="{drill}?units=turns"' in html
+    text = _text(client.get(_url(project, system)))
+    assert "Methods paragraph" in text
+    assert "Copy" in text
+    paragraph = _methods(html)
+    # The paragraph gives the classification's kappa, derived by hand from the table above:
+    # po = 7/10; A's classes s 4, a 5, p 1 and B's s 4, a 4, p 2, so pe = (16 + 20 + 2) / 100;
+    # kappa = (0.70 - 0.38) / 0.62 = .516 -> ".52". And it describes the AAI comparison.
+    assert "κ = .52" in paragraph and "percent agreement 70.0%" in paragraph
+    assert "Cohen's κ: Wald z" in paragraph
+    assert "Attachment Interview (AAI) classification, mapping" in paragraph
+
+
+def test_trainer_gets_neither_the_drill_down_nor_the_aai_in_the_methods(client, study):
+    project, system, _, reliability, _ = study
+    client.force_login(_member(project, Role.TRAINER))
+    html = client.get(_url(project, system)).content.decode()
+    assert "/disagreements/" not in html
+    text = _text(client.get(_url(project, system)))
+    assert "Methods paragraph" in text
+    # The paragraph says coders were blind to the AAI, but describes no comparison with it.
+    paragraph = _methods(html)
+    assert "κ = .52" in paragraph
+    assert "classification, mapping" not in paragraph
