@@ -39,6 +39,11 @@ urlpatterns = [
         name="pi-report",
     ),
     path(
+        "projects/<id:project_id>/coding-systems/<id:system_id>/report/compute/",
+        views.report_compute_now,
+        name="report-compute",
+    ),
+    path(
         "projects/<id:project_id>/coding-systems/<id:system_id>/criterion-mapping/",
         views.criterion_mapping_edit,
         name="criterion-mapping",

@@ -3,6 +3,7 @@
 from csp.constants import NONE, UNSAFE_INLINE
 from csp.decorators import csp_replace
 from django.contrib import messages
+from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
@@ -26,13 +27,23 @@ from apps.projects.access import (
 )
 from apps.projects.errors import ConflictError, DomainError, NotFoundError
 from apps.reliability import drift_services, services
-from apps.reliability.criterion_reports import criterion_mapping_for, criterion_mapping_set
+from apps.reliability.criterion_reports import (
+    criterion_mapping_for,
+    criterion_mapping_set,
+    criterion_report_request,
+)
 from apps.reliability.disagreements import report_disagreements
-from apps.reliability.forms import CriterionMappingForm, DriftSettingsForm, ReportStartForm
+from apps.reliability.forms import (
+    CriterionMappingForm,
+    DriftSettingsForm,
+    ReportFilterForm,
+    ReportStartForm,
+)
 from apps.reliability.methods import filter_description
 from apps.reliability.models import DriftSettings, ReliabilityReport
 from apps.reliability.report_page import pi_report_context, reliability_parameter_sentences
 from apps.reliability.selectors import report_headlines
+from apps.transcripts.models import Session
 from coding_platform.api_errors import error_body
 from coding_platform.no_store import cache_privately
 
@@ -130,6 +141,8 @@ def pi_report(request, project_id: int, system_id: int):
         form, found = _mapping_form(membership.project, system)
         context["mapping_form"] = form if context["manages"] else None
         context["current_mapping"] = found
+    if context["manages"]:
+        context["filter_form"] = report_filter_form(project_id, system)
     return render(request, "reliability/report.html", context)
 
 
@@ -346,3 +359,74 @@ def _segment_length(seconds: int) -> str:
         minutes = seconds // 60
         return f"{minutes} minute{'s' if minutes != 1 else ''}"
     return f"{seconds} seconds"
+
+
+def report_filter_form(project_id: int, system: CodingSystem, data=None) -> ReportFilterForm:
+    """The filter form with this project's sites, therapists and the coding system's coders."""
+    sessions = Session.objects.filter(project_id=project_id)
+    sites = sessions.exclude(site="").order_by("site").values_list("site", flat=True).distinct()
+    therapists = (
+        sessions.exclude(therapist="")
+        .order_by("therapist")
+        .values_list("therapist", flat=True)
+        .distinct()
+    )
+    User = get_user_model()
+    coders = (
+        User.objects.filter(assignments__coding_system=system, assignments__project_id=project_id)
+        .distinct()
+        .order_by("full_name", "email")
+    )
+    return ReportFilterForm(
+        data,
+        sites=list(sites),
+        therapists=list(therapists),
+        coders=[(u.pk, u.display_name) for u in coders],
+    )
+
+
+@login_required
+@require_POST
+def report_compute_now(request, project_id: int, system_id: int):
+    """Queue a reliability and a criterion report for the chosen sessions and codings.
+
+    Each kind that can read the chosen codings is queued with the filter stored on it; a
+    kind that cannot (consensus codings have no second coder, training codings are no
+    evidence of validity, a coding system with nothing to compare) says why.
+    """
+    membership = access_project_manage(request.user, project_id, "start reports")
+    system = CodingSystem.objects.filter(project_id=project_id, pk=system_id).first()
+    if system is None:
+        raise NotFoundError()
+    form = report_filter_form(project_id, system, request.POST)
+    target = reverse("reliability:pi-report", args=[project_id, system_id])
+    if not form.is_valid():
+        for field, errors in form.errors.items():
+            label = form.fields[field].label if field in form.fields else "Filter"
+            messages.error(request, f"{label}: {' '.join(errors)}")
+        return redirect(target + "#compute")
+    chosen = form.report_filter()
+    queued = []
+    if chosen["purpose"] != "consensus":
+        try:
+            services.report_request(
+                project=membership.project, coding_system=system, filter=chosen, by=request.user
+            )
+            queued.append("a reliability report")
+        except DomainError as exc:
+            messages.error(request, f"Reliability: {exc.message}")
+    if chosen["purpose"] != "training" and can_see_criteria(membership):
+        try:
+            criterion_report_request(
+                project=membership.project, coding_system=system, filter=chosen, by=request.user
+            )
+            queued.append("a criterion report")
+        except DomainError as exc:
+            messages.error(request, f"Criterion: {exc.message}")
+    if queued:
+        messages.success(
+            request,
+            f"Queued {' and '.join(queued)} with these filters; the page shows "
+            "them when they are finished.",
+        )
+    return redirect(target)

@@ -555,6 +555,13 @@ PAGES = [
         CODERS,
     ),
     manage(
+        "reliability:report-compute",
+        lambda w: f"/projects/{w.project}/coding-systems/{w.pacs.pk}/report/compute/",
+        lambda w: ReliabilityReport.objects.count(),
+        lambda w: f"/projects/{w.project}/coding-systems/{w.pacs.pk}/report/",
+        data=lambda w: {"purpose": "independent"},
+    ),
+    manage(
         "reliability:criterion-mapping",
         lambda w: f"/projects/{w.project}/coding-systems/{w.pacs.pk}/criterion-mapping/",
         lambda w: list(CriterionMapping.objects.values_list("mapping", flat=True)),
