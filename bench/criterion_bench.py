@@ -8,12 +8,14 @@ Prints:
 
 Usage: python bench/criterion_bench.py [--sessions 2000] [--coders 3]
 PG_BENCH_URL (default postgres://postgres@127.0.0.1:5432/) names the server; the script creates
-and drops its own database there.
+and drops its own database there. With DATABASE_URL=postgres://.../NAME it uses that server and
+database NAME instead (dropped and created afresh).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import subprocess
 import sys
@@ -187,7 +189,12 @@ def main() -> None:
         print(f"criterion job end to end, rule-derived: {derived:.2f} s")
         return
     print(f"{args.sessions} sessions with AAI labels x {args.coders} coders, PACS, PostgreSQL")
-    with common.child_environment(DB_NAME) as env:
+    database = DB_NAME
+    if os.environ.get("DATABASE_URL", "").startswith("postgres"):
+        # A named database (one per developer, e.g. .../cp_job): the bench recreates it.
+        server, _, database = os.environ["DATABASE_URL"].rstrip("/").rpartition("/")
+        os.environ["PG_BENCH_URL"] = server
+    with common.child_environment(database) as env:
         subprocess.run(
             [
                 sys.executable,

@@ -1,24 +1,30 @@
-"""Criterion reports: coded classifications against the AAI, as background jobs.
+"""Criterion reports: coded classifications against the AAI, rupture coding against the PSQ.
 
-The mapping from a coding system's categories to AAI classes is stored per project and coding
-system (or defaults to the PACS one); a report keeps the mapping, U/CC policy, collapse and
-classification source it was computed with, the sessions it read and the library versions,
-so its numbers can be reproduced. The statistics are apps/reliability/stats/criterion.py.
+A criterion report has up to two parts, by what the coding system codes:
+
+- ``aai``: a classification mapped to AAI classes (stored mapping, or the PACS default):
+  agreement per coder and pooled (stats/criterion.py) and each scale's scores by AAI class
+  with its ROC AUC (``results["scales"]``);
+- ``psq``: rupture markers (a withdrawal or confrontation scale, apps/reliability/
+  criterion_data.py): "any rupture coded" against the patient's and the therapist's PSQ
+  answer, and Spearman's r of the rupture frequency and peak salience with the reported
+  intensity (stats/psq.py), per coder and pooled (``results["psq"]``).
+
+A report keeps the parameters and filter it was computed with (apps/reliability/filters.py),
+the sessions it used and the library versions, so its numbers can be reproduced.
+Keys and methods: docs/statistics.md, "Criterion reports (background job)".
 """
 
 from __future__ import annotations
 
-import platform
+import math
 from collections.abc import Mapping
-from importlib import metadata
+from dataclasses import replace
 
 import numpy as np
-import scipy
 from django.conf import settings
 from django.db import transaction
 
-from apps.annotations.models import ClassificationValue, MarkerApplication, RatingValue
-from apps.annotations.selectors import derived_classifications
 from apps.codebooks.models import Classification, CodingSystem
 from apps.jobs.services import (
     job_claim,
@@ -30,22 +36,55 @@ from apps.jobs.services import (
 )
 from apps.projects.errors import DomainError
 from apps.projects.models import Project
-from apps.reliability.dataset import submitted_independent
+from apps.reliability.criterion_data import (
+    RUPTURE_FAMILIES,
+    CriterionRead,
+    codes_ruptures,
+    criterion_read,
+    rupture_scales,
+    salience_items,
+)
+from apps.reliability.filters import report_filter_clean
 from apps.reliability.models import CriterionMapping, CriterionReport
 from apps.reliability.stats.categories import SECURE_VS_INSECURE
 from apps.reliability.stats.criterion import (
     PACS_CRITERION,
     POLICIES,
-    CriterionRecord,
-    Policy,
+    UNRESOLVED,
     compare_coders_with_criterion,
-    pair_with_criterion,
+    resolved_criteria,
+    scale_against_criterion,
 )
 from apps.reliability.stats.criterion import CriterionMapping as StatsMapping
-from apps.transcripts.models import AAIClass, Case
+from apps.reliability.stats.psq import psq_comparison
+from apps.reliability.versions import library_versions
+from apps.transcripts.models import AAIClass, Case, Session
 
 SOURCES = ("coder", "derived")
-PARAMETER_KEYS = {"mapping", "policy", "collapse", "source", "confidence"}
+PARAMETER_KEYS = {
+    "mapping",
+    "policy",
+    "collapse",
+    "source",
+    "confidence",
+    "salience_item",
+    "salience_threshold",
+    "no_rupture_as_zero",
+}
+AAI_KEYS = ("mapping", "policy", "collapse", "source")
+PSQ_KEYS = ("salience_item", "salience_threshold", "no_rupture_as_zero")
+CONSENSUS_NOTE = (
+    "consensus codings, one per session (the latest submitted where a session has several): "
+    "each session counts once"
+)
+SCALES_POOLED_NOTE = (
+    "scores of all coders stacked: a session coded by several coders counts once per coder, "
+    "so the scores are not independent and the intervals are too narrow"
+)
+PSQ_POOLED_NOTE = (
+    "sessions of all coders stacked: a session coded by several coders counts once per coder, "
+    "so the sessions are not independent and the intervals are too narrow"
+)
 
 
 def _classification_for(coding_system: CodingSystem, codes: set[str]) -> Classification | None:
@@ -135,27 +174,36 @@ def default_collapse(mapping: Mapping[str, str]) -> dict | None:
     return dict(SECURE_VS_INSECURE) if set(mapping) <= set(SECURE_VS_INSECURE) else None
 
 
-def _clean_parameters(coding_system: CodingSystem, project: Project, parameters: dict) -> dict:
-    unknown = set(parameters) - PARAMETER_KEYS
-    if unknown:
-        raise DomainError(
-            f"Unknown parameters: {', '.join(sorted(unknown))}.",
-            details={"parameters": [f"Allowed: {', '.join(sorted(PARAMETER_KEYS))}."]},
-        )
+def _refuse(key: str, message: str, hint: str) -> DomainError:
+    return DomainError(f"{key}: {message}", details={key: [hint]})
+
+
+def _clean_aai(coding_system: CodingSystem, project: Project, parameters: dict) -> dict | None:
+    """The AAI part's parameters, or None when the coding system has no mapping to AAI."""
     if parameters.get("mapping"):
         classification, mapping = _clean_mapping(coding_system, parameters["mapping"])
     else:
         found = criterion_mapping_for(project=project, coding_system=coding_system)
         if found is None:
-            raise DomainError(
-                "This coding system has no mapping to AAI classes; set one first.",
-                details={"mapping": ["No stored or default mapping."]},
-            )
+            given = [k for k in AAI_KEYS if parameters.get(k) is not None]
+            if given:
+                raise _refuse(
+                    given[0],
+                    "this coding system has no mapping to AAI classes, so there is no AAI "
+                    "comparison to set it for.",
+                    "Set a criterion mapping first, or leave it out.",
+                )
+            return None
         classification, mapping = found.classification, dict(found.mapping)
     policy = parameters.get("policy") or "secondary"
     if policy not in POLICIES:
         raise DomainError(
             f"policy must be one of {', '.join(POLICIES)}.", details={"policy": list(POLICIES)}
+        )
+    if policy == "own_class" and "U" not in mapping.values():
+        raise DomainError(
+            "policy own_class keeps U as its own class, but no category is mapped to U.",
+            details={"policy": ["Map a category to U, or use secondary or exclude."]},
         )
     source = parameters.get("source") or "coder"
     if source not in SOURCES:
@@ -169,38 +217,133 @@ def _clean_parameters(coding_system: CodingSystem, project: Project, parameters:
         )
     collapse = parameters["collapse"] if "collapse" in parameters else default_collapse(mapping)
     if collapse is not None:
-        if not isinstance(collapse, Mapping) or set(mapping) - set(collapse):
+        organised = [c for c, k in mapping.items() if k not in UNRESOLVED]
+        if not isinstance(collapse, Mapping) or set(organised) - set(collapse):
             raise DomainError(
                 "collapse must give a group for every mapped category.",
-                details={"collapse": [f"Categories: {', '.join(sorted(mapping))}."]},
+                details={"collapse": [f"Categories: {', '.join(sorted(organised))}."]},
             )
         collapse = {str(k): str(v) for k, v in collapse.items()}
-    confidence = float(parameters.get("confidence", 0.95))
-    if not 0.5 <= confidence < 1:
-        raise DomainError(
-            "confidence must be between 0.5 and 1.", details={"confidence": ["0.5-1"]}
-        )
     return {
         "classification": classification.code,
         "mapping": mapping,
         "policy": policy,
         "collapse": collapse,
         "source": source,
-        "confidence": confidence,
+    }
+
+
+def _clean_psq(coding_system: CodingSystem, parameters: dict) -> dict | None:
+    """The PSQ part's parameters, or None when the coding system codes no ruptures."""
+    if not codes_ruptures(coding_system):
+        given = [k for k in PSQ_KEYS if parameters.get(k) is not None]
+        if given:
+            raise _refuse(
+                given[0],
+                "this coding system has no withdrawal or confrontation markers, so there is "
+                "no rupture coding to compare with the PSQ.",
+                "Leave it out for this coding system.",
+            )
+        return None
+    items = {i.code: i for i in salience_items(coding_system)}
+    code = parameters.get("salience_item")
+    if code is None:
+        item = next(iter(items.values())) if len(items) == 1 else None
+    elif code not in items:
+        choices = ", ".join(items) or "none: this coding system rates no segments"
+        raise DomainError(
+            f"salience_item {code!r} is not a segment rating of this coding system.",
+            details={"salience_item": [f"Segment ratings: {choices}."]},
+        )
+    else:
+        item = items[code]
+    threshold = parameters.get("salience_threshold")
+    if threshold is not None:
+        if item is None:
+            raise DomainError(
+                "salience_threshold needs a segment salience rating; none is chosen.",
+                details={"salience_threshold": ["Choose salience_item, or leave this out."]},
+            )
+        if (
+            isinstance(threshold, bool)
+            or not isinstance(threshold, int | float)
+            or not math.isfinite(threshold)
+            or not item.min_value <= threshold <= item.max_value
+        ):
+            raise DomainError(
+                f"salience_threshold must be a number from {item.min_value} to "
+                f"{item.max_value} (the range of {item.name}).",
+                details={"salience_threshold": [f"{item.min_value}-{item.max_value}"]},
+            )
+        threshold = float(threshold)
+    as_zero = parameters.get("no_rupture_as_zero", False)
+    if not isinstance(as_zero, bool):
+        raise DomainError(
+            "no_rupture_as_zero must be true or false.",
+            details={"no_rupture_as_zero": ["true or false"]},
+        )
+    return {
+        "salience_item": item.code if item else None,
+        "salience_threshold": threshold,
+        "no_rupture_as_zero": as_zero,
+    }
+
+
+def _clean_parameters(coding_system: CodingSystem, project: Project, parameters: dict) -> dict:
+    """Check a criterion report's parameters; return them as stored, every key present.
+
+    ``parts`` says what the report computes: ``aai`` when the coding system has a mapping to
+    AAI classes, ``psq`` when it codes ruptures; the keys of a part that does not apply are
+    None. A key given for a part that does not apply is refused, naming the key.
+    """
+    unknown = set(parameters) - PARAMETER_KEYS
+    if unknown:
+        raise DomainError(
+            f"Unknown parameters: {', '.join(sorted(unknown))}.",
+            details={"parameters": [f"Allowed: {', '.join(sorted(PARAMETER_KEYS))}."]},
+        )
+    aai = _clean_aai(coding_system, project, parameters)
+    psq = _clean_psq(coding_system, parameters)
+    if aai is None and psq is None:
+        raise DomainError(
+            "This coding system has no mapping to AAI classes and no rupture markers, so "
+            "there is no criterion to compare it with; set a criterion mapping first.",
+            details={"mapping": ["No stored or default mapping, and no rupture markers."]},
+        )
+    confidence = parameters.get("confidence", 0.95)
+    if (
+        isinstance(confidence, bool)
+        or not isinstance(confidence, int | float)
+        or not 0.5 <= confidence < 1
+    ):
+        raise DomainError(
+            "confidence must be between 0.5 and 1.", details={"confidence": ["0.5-1"]}
+        )
+    return {
+        "parts": [part for part, found in (("aai", aai), ("psq", psq)) if found is not None],
+        **(aai or {"classification": None, **dict.fromkeys(AAI_KEYS)}),
+        "confidence": float(confidence),
+        **(psq or dict.fromkeys(PSQ_KEYS)),
     }
 
 
 @transaction.atomic
 def criterion_report_request(
-    *, project: Project, coding_system: CodingSystem, parameters: dict | None = None, by=None
+    *,
+    project: Project,
+    coding_system: CodingSystem,
+    parameters: dict | None = None,
+    filter: dict | None = None,
+    by=None,
 ) -> CriterionReport:
-    """Queue a criterion report with checked parameters, kept with it for reproducibility."""
+    """Queue a criterion report with checked parameters and filter, kept with it."""
     if coding_system.project_id != project.pk:
         raise DomainError("The coding system belongs to another project.")
     report = CriterionReport(
         project=project,
         coding_system=coding_system,
         parameters=_clean_parameters(coding_system, project, parameters or {}),
+        filter=report_filter_clean(project=project, filter=filter, kind="criterion"),
         requested_by=by,
         trigger="manual",
     )
@@ -213,8 +356,9 @@ def criterion_report_queue_after_submission(
 ) -> CriterionReport | None:
     """Queue a criterion report after a submission, when there is something to compare.
 
-    Only when the coding system has a (stored or default) mapping and some case of the
-    project has an AAI label; a burst of submissions joins the report still queued.
+    When the coding system has a (stored or default) mapping and some case of the project
+    has an AAI label, or it codes ruptures and some session has a PSQ rupture answer; a
+    burst of submissions joins the report still queued.
     """
     with transaction.atomic():
         pending = job_pending_for_submissions(
@@ -222,76 +366,264 @@ def criterion_report_queue_after_submission(
         )
         if pending is not None:
             return pending
-        if not Case.objects.filter(project_id=project_id).exclude(aai_primary="").exists():
-            return None
         project = Project.objects.get(pk=project_id)
         system = CodingSystem.objects.get(pk=coding_system_id)
-        if criterion_mapping_for(project=project, coding_system=system) is None:
+        aai = (
+            criterion_mapping_for(project=project, coding_system=system) is not None
+            and Case.objects.filter(project_id=project_id).exclude(aai_primary="").exists()
+        )
+        psq = (
+            not aai
+            and codes_ruptures(system)
+            and Session.objects.filter(project_id=project_id)
+            .exclude(psq_patient_rupture=None, psq_therapist_rupture=None)
+            .exists()
+        )
+        if not (aai or psq):
             return None
         report = CriterionReport(
             project=project,
             coding_system=system,
             trigger="submission",
             parameters=_clean_parameters(system, project, {}),
+            filter=report_filter_clean(project=project, filter={}, kind="criterion"),
         )
         job_queue(job=report, countdown=settings.RELIABILITY_DEBOUNCE_SECONDS)
         return report
 
 
-def criterion_codings(
-    report: CriterionReport,
-) -> tuple[dict[int, dict[int, str | None]], dict[int, str]]:
-    """Per coder {session id: category code or None}, from submitted blind independent codings.
-
-    The classification is the coder's choice or the rule-derived one (parameter ``source``);
-    a coding without one is None (listed as "no classification"). Also returns coder emails.
-    """
-    classification = report.coding_system.classifications.get(
-        code=report.parameters["classification"]
-    )
-    assignments = list(
-        submitted_independent(
-            coding_system_id=report.coding_system_id, project_id=report.project_id, filter={}
-        )
-        .order_by("id")
-        .values_list("id", "coder_id", "coder__email", "transcript__session_id")
-    )
-    codings: dict[int, dict[int, str | None]] = {}
-    emails: dict[int, str] = {}
-    label: dict[int, str | None] = dict.fromkeys((a[0] for a in assignments), None)
-    if report.parameters["source"] == "derived":
-        for assignment in submitted_independent(
-            coding_system_id=report.coding_system_id, project_id=report.project_id, filter={}
-        ).filter(pk__in=label):
-            applications = list(MarkerApplication.objects.filter(assignment=assignment))
-            ratings = list(RatingValue.objects.filter(assignment=assignment))
-            for d in derived_classifications(assignment, applications, ratings):
-                if d["classification"] == classification.pk:
-                    label[assignment.pk] = d["category_code"]
-    else:
-        label.update(
-            ClassificationValue.objects.filter(
-                assignment_id__in=label, classification=classification
-            ).values_list("assignment_id", "category__code")
-        )
-    for assignment_id, coder_id, email, session_id in assignments:
-        codings.setdefault(coder_id, {})[session_id] = label[assignment_id]
-        emails[coder_id] = email
-    return codings, emails
+# Computing a report ---------------------------------------------------------------------------
 
 
-def library_versions() -> dict[str, str]:
-    """The versions a report was computed with: numpy, scipy, Python and the platform."""
-    try:
-        ours = metadata.version("coding-platform")
-    except metadata.PackageNotFoundError:
-        ours = "unknown (not installed as a package)"
-    return {
-        "numpy": np.__version__,
-        "scipy": scipy.__version__,
-        "python": platform.python_version(),
-        "platform": ours,
+def _scale_source(classification: Classification, coding_system: CodingSystem) -> str | None:
+    """Where scale scores come from: the derivation rule's source, else ratings if any scale
+    is rated per session, else marker counts if any marker has a scale, else nowhere."""
+    source = (classification.derivation or {}).get("source")
+    if source in ("ratings", "marker_counts"):
+        return source
+    if coding_system.rating_items.filter(level="session", scale__isnull=False).exists():
+        return "ratings"
+    if coding_system.markers.filter(scale__isnull=False).exists():
+        return "marker_counts"
+    return None
+
+
+def _scale_classes(
+    classification: Classification, coding_system: CodingSystem, mapping: Mapping[str, str]
+) -> dict[str, str]:
+    """{scale code: AAI class} through the rule's scale -> category, else the scale's group."""
+    to_category = dict((classification.derivation or {}).get("scale_to_category") or {})
+    out = {}
+    for code, group in coding_system.scales.values_list("code", "group"):
+        category = to_category.get(code) or (group if group in mapping else None)
+        if category in mapping:
+            out[code] = mapping[category]
+    return out
+
+
+def _scales_section(
+    read: CriterionRead,
+    *,
+    mapping: StatsMapping,
+    policy: str,
+    scale_source: str,
+    scale_class: Mapping[str, str],
+    scale_names: Mapping[str, str],
+    conf: float,
+) -> dict:
+    """Every scale's scores by AAI class and its AUC for its own class, per coder and pooled."""
+    resolved, excluded = resolved_criteria(read.criteria, mapping, policy)
+    classes = [
+        k
+        for k in mapping.to_criterion.values()
+        if k not in UNRESOLVED or (policy == "own_class" and k == "U")
+    ]
+    # Each coding's criterion class (None: left out), aligned with the score rows.
+    labels = np.array([resolved.get(s) for s in read.coding_session.tolist()], dtype=object)
+    has_class = labels != None  # noqa: E711 (element-wise on an object array)
+
+    def block(rows: np.ndarray) -> dict:
+        out = {}
+        for j, scale in enumerate(read.scale_codes):
+            values = read.scale_scores[rows, j]
+            result = scale_against_criterion(
+                scale, labels[rows], values, scale_class.get(scale), classes, conf=conf
+            )
+            out[scale] = {
+                **result.to_dict(),
+                "n_no_score": int((has_class[rows] & np.isnan(values)).sum()),
+            }
+        return out
+
+    per_coder = {
+        str(c["id"]): block(np.flatnonzero(read.coding_coder == c["id"])) for c in read.coders
     }
+    pooled = block(np.arange(len(read.coding_session)))
+    return {
+        "score_source": scale_source,
+        "classes": classes,
+        "scales": [
+            {"code": s, "name": scale_names.get(s, s), "own_class": scale_class.get(s)}
+            for s in read.scale_codes
+        ],
+        "per_coder": per_coder,
+        "pooled": pooled,
+        "n_coders": len(read.coders),
+        "note": PSQ_POOLED_NOTE.replace("sessions of", "scores of")
+        if len(read.coders) > 1
+        else None,
+        "n_excluded": len(excluded),
+        "exclusions": [e.to_dict() for e in excluded],
+    }
+
+
+def _rekey_pooled(psq: dict) -> dict:
+    """Pooled PSQ JSON: (coder, session) keys become {"coder", "session"} objects."""
+
+    def pair(key) -> dict:
+        return {"coder": str(key[0]), "session": key[1]}
+
+    for agreement in psq["agreement"].values():
+        agreement["excluded"] = [pair(k) for k in agreement["excluded"]]
+        agreement["not_coded"] = [pair(k) for k in agreement["not_coded"]]
+    for measures in psq["correlation"].values():
+        for correlation in measures.values():
+            correlation["excluded"] = {
+                why: [pair(k) for k in keys] for why, keys in correlation["excluded"].items()
+            }
+    return psq
+
+
+def _psq_section(read: CriterionRead, p: dict, family_scales: Mapping[str, list[str]]) -> dict:
+    """Any rupture coded against each reporter's PSQ answer; Spearman with the intensity."""
+    options = {
+        "threshold": p["salience_threshold"],
+        "no_rupture_as_zero": p["no_rupture_as_zero"],
+        "conf": p["confidence"],
+    }
+    per_coder = {}
+    for coder in read.coders:
+        codings = read.ruptures.get(coder["id"], [])
+        comparison = psq_comparison(codings, read.psq, **options).to_dict()
+        comparison.pop("sessions")
+        per_coder[str(coder["id"])] = {"n_sessions": len(codings), **comparison}
+    stacked = [
+        replace(c, session_id=(coder, c.session_id))
+        for coder, codings in read.ruptures.items()
+        for c in codings
+    ]
+    answers = {
+        who: {
+            (coder, c.session_id): by_session[c.session_id]
+            for coder, cs in read.ruptures.items()
+            for c in cs
+        }
+        for who, by_session in read.psq.items()
+    }
+    pooled = psq_comparison(stacked, answers, **options).to_dict()
+    pooled.pop("sessions")
+    unanswered = {
+        who: sorted(s for s in read.sessions if by_session[s].rupture is None)
+        for who, by_session in read.psq.items()
+    }
+    return {
+        "salience_item": p["salience_item"],
+        "salience_threshold": p["salience_threshold"],
+        "no_rupture_as_zero": p["no_rupture_as_zero"],
+        "families": dict(family_scales),
+        "n_sessions": len(read.sessions),
+        "n_without_answer": {who: len(ids) for who, ids in unanswered.items()},
+        "sessions_without_answer": unanswered,
+        "per_coder": per_coder,
+        "pooled": {
+            "n_codings": len(stacked),
+            "n_coders": len(read.coders),
+            "note": PSQ_POOLED_NOTE if len(read.coders) > 1 else None,
+            **_rekey_pooled(pooled),
+        },
+    }
+
+
+def criterion_results(report: CriterionReport) -> tuple[dict, list[int]]:
+    """Read and compare everything the report's parameters and filter ask for.
+
+    Returns the results JSON and the sessions used: those compared in the 3-way AAI view for
+    at least one coder, and those with a coding and a PSQ rupture answer.
+    """
+    p = report.parameters
+    system = report.coding_system
+    parts = p.get("parts") or ["aai"]
+    classification = (
+        system.classifications.prefetch_related("categories").get(code=p["classification"])
+        if "aai" in parts
+        else None
+    )
+    scale_source = _scale_source(classification, system) if classification else None
+    salience = (
+        system.rating_items.get(code=p["salience_item"])
+        if "psq" in parts and p.get("salience_item")
+        else None
+    )
+    read = criterion_read(
+        coding_system=system,
+        project_id=report.project_id,
+        filter=report.filter,
+        classification=classification,
+        source=p.get("source"),
+        scale_source=scale_source,
+        rupture="psq" in parts,
+        salience_item=salience,
+    )
+    purpose = report.filter.get("purpose") or "independent"
+    results: dict = {
+        "parts": parts,
+        "purpose": purpose,
+        "coders": read.coders,
+        "n_sessions_read": len(read.sessions),
+    }
+    used: set[int] = set()
+    if classification is not None:
+        mapping = StatsMapping(p["mapping"])
+        comparison = compare_coders_with_criterion(
+            {c["id"]: read.labels.get(c["id"], {}) for c in read.coders},
+            read.criteria,
+            mapping=mapping,
+            policy=p["policy"],
+            collapse=p["collapse"],
+            conf=p["confidence"],
+        )
+        for views in comparison.per_coder.values():
+            used.update(views["three_way"].sessions)
+        results.update(comparison.to_dict())
+        if purpose == "consensus":
+            for view in results["pooled"].values():
+                view["note"] = CONSENSUS_NOTE
+            results["consensus_duplicates"] = read.duplicates
+        if scale_source is not None:
+            names = dict(system.scales.values_list("code", "name"))
+            results["scales"] = _scales_section(
+                read,
+                mapping=mapping,
+                policy=p["policy"],
+                scale_source=scale_source,
+                scale_class=_scale_classes(classification, system, p["mapping"]),
+                scale_names=names,
+                conf=p["confidence"],
+            )
+    if "psq" in parts:
+        families: dict[str, list[str]] = {f: [] for f in RUPTURE_FAMILIES}
+        codes = dict(system.scales.values_list("pk", "code"))
+        for scale_id, family in rupture_scales(system).items():
+            families[family].append(codes[scale_id])
+        results["psq"] = _psq_section(read, p, families)
+        answered = {
+            s
+            for by_session in read.psq.values()
+            for s, a in by_session.items()
+            if a.rupture is not None
+        }
+        used.update(s for s in read.sessions if s in answered)
+    return results, sorted(used)
 
 
 def criterion_report_compute(
@@ -306,46 +638,8 @@ def criterion_report_compute(
     if report is None:
         return CriterionReport.objects.filter(pk=report_id).first()
     job = {"model": CriterionReport, "job_id": report_id, "task_id": report.task_id}
-    p = report.parameters
     with job_keepalive(**job):
         job_heartbeat(**job, progress=5)
-        codings, emails = criterion_codings(report)
-        sessions = {s for c in codings.values() for s in c}
-        criteria = {
-            s: CriterionRecord(primary or None, secondary or None)
-            for s, primary, secondary in Case.objects.filter(sessions__id__in=sessions).values_list(
-                "sessions__id", "aai_primary", "aai_secondary"
-            )
-        }
-        job_heartbeat(**job, progress=40)
-        mapping = StatsMapping(p["mapping"])
-        comparison = compare_coders_with_criterion(
-            codings,
-            criteria,
-            mapping=mapping,
-            policy=p["policy"],
-            collapse=p["collapse"],
-            conf=p["confidence"],
-        )
-        # The sessions of the 3-way view, which (as in the statistics) resolves U/CC to their
-        # secondary class under own_class; the 4-way view only adds U to these.
-        three_way: Policy = "secondary" if p["policy"] == "own_class" else p["policy"]
-        used = sorted(
-            {
-                s
-                for coded in codings.values()
-                for s in pair_with_criterion(
-                    coded, criteria, mapping=mapping, policy=three_way
-                ).sessions
-            }
-        )
-        results = comparison.to_dict()
-        results["coders"] = [{"id": c, "email": emails[c]} for c in sorted(codings)]
-        results["n_sessions_read"] = len(sessions)
-    job_finish(
-        **job,
-        results=results,
-        sessions_used=used,
-        versions=library_versions(),
-    )
+        results, used = criterion_results(report)
+    job_finish(**job, results=results, sessions_used=used, versions=library_versions())
     return CriterionReport.objects.get(pk=report_id)

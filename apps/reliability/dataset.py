@@ -1,4 +1,4 @@
-"""Read a project's submitted independent codings into arrays, in a handful of queries.
+"""Read a project's submitted codings (independent by default) into arrays, in a few queries.
 
 Only transcripts coded by at least two coders enter reliability, and only codings made blind:
 a coding submitted again after a release let its coder see the others (reopened after the
@@ -80,14 +80,22 @@ def int_rows(queryset, n_columns: int) -> np.ndarray:
     return np.frombuffer(bytes(data), dtype=">i8").reshape(-1, n_columns).astype(np.int64)
 
 
-def submitted_independent(*, coding_system_id: int, project_id: int, filter: dict):
-    """The submitted independent assignments a report with this filter reads."""
+def report_assignments(*, coding_system_id: int, project_id: int, filter: dict):
+    """The submitted assignments a report with this (cleaned) filter reads.
+
+    The one place a report filter is applied (apps/reliability/filters.py says what each key
+    means): ``purpose`` picks the codings (independent by default, and those only while they
+    stayed blind), the other keys narrow the sessions and the coders.
+    """
+    purpose = filter.get("purpose") or Purpose.INDEPENDENT
     qs = Assignment.objects.filter(
         project_id=project_id,
         coding_system_id=coding_system_id,
-        purpose=Purpose.INDEPENDENT,
+        purpose=purpose,
         state=State.SUBMITTED,
-    ).blind()
+    )
+    if purpose == Purpose.INDEPENDENT:
+        qs = qs.blind()
     if filter.get("coders"):
         qs = qs.filter(coder_id__in=filter["coders"])
     if filter.get("sessions"):
@@ -96,7 +104,22 @@ def submitted_independent(*, coding_system_id: int, project_id: int, filter: dic
         qs = qs.filter(transcript__session__date__gte=filter["date_from"])
     if filter.get("date_to"):
         qs = qs.filter(transcript__session__date__lte=filter["date_to"])
+    if filter.get("sites"):
+        qs = qs.filter(transcript__session__site__in=filter["sites"])
+    if filter.get("therapists"):
+        qs = qs.filter(transcript__session__therapist__in=filter["therapists"])
+    if filter.get("session_numbers"):
+        qs = qs.filter(transcript__session__number__in=filter["session_numbers"])
     return qs
+
+
+def submitted_independent(*, coding_system_id: int, project_id: int, filter: dict):
+    """The submitted blind independent assignments of this filter (whatever its purpose)."""
+    return report_assignments(
+        coding_system_id=coding_system_id,
+        project_id=project_id,
+        filter={**filter, "purpose": Purpose.INDEPENDENT},
+    )
 
 
 def double_coded_transcripts(assignments):
@@ -112,9 +135,7 @@ def double_coded_transcripts(assignments):
 
 
 def _assignments(coding_system: CodingSystem, project_id: int, filter: dict):
-    qs = submitted_independent(
-        coding_system_id=coding_system.pk, project_id=project_id, filter=filter
-    )
+    qs = report_assignments(coding_system_id=coding_system.pk, project_id=project_id, filter=filter)
     double = double_coded_transcripts(qs)
     return list(
         qs.filter(transcript_id__in=double.values("transcript_id")).values_list(

@@ -21,6 +21,8 @@ from scipy import stats
 
 from .categories import (
     SECURE_VS_INSECURE,
+    Ratings,
+    _is_number,
     collapse_categories,
     encode_ratings,
     is_missing,
@@ -310,24 +312,60 @@ def pair_with_criterion(
     The sessions are those in ``coded`` (one coder's classifications). A coded label outside
     the mapping is ``unmapped category``; an empty one ``no classification``.
     """
+    resolved = _Resolved(criteria, mapping, policy)
+    return _pair(coded, resolved, mapping, policy, collapse, coder)
+
+
+class _Resolved:
+    """Each session's resolved criterion under one policy, computed once and shared.
+
+    A report pairs the same sessions for every coder and view; resolving a session's AAI
+    record once per policy instead of once per coder and view keeps that linear.
+    """
+
+    def __init__(
+        self, criteria: Mapping[Hashable, CriterionRecord], mapping: CriterionMapping, policy
+    ) -> None:
+        self.criteria = criteria
+        self.mapping = mapping
+        self.policy = policy
+        self._cache: dict[Hashable, tuple[str | None, str | None]] = {}
+
+    def __call__(self, session: Hashable) -> tuple[str | None, str | None]:
+        found = self._cache.get(session)
+        if found is None:
+            found = resolve_criterion(self.criteria.get(session), self.mapping, self.policy)
+            self._cache[session] = found
+        return found
+
+
+def _pair(
+    coded: Mapping[Hashable, Any],
+    resolved: _Resolved,
+    mapping: CriterionMapping,
+    policy: Policy,
+    collapse: Mapping[str, str] | None,
+    coder: Hashable | None,
+) -> PairedLabels:
     cats = _view_categories(mapping, policy, collapse)
     to_coded = mapping.to_coded
+    to_criterion = mapping.to_criterion
+    # The coded labels this view can compare: mapped, and not to U/CC in an organised view.
+    comparable = {
+        c for c, k in to_criterion.items() if policy == "own_class" or k not in UNRESOLVED
+    }
     sessions, cod, crit, excl = [], [], [], []
     for session, label in coded.items():
         reason = None
-        if is_missing(label):
-            reason = NO_CLASSIFICATION
-        elif label not in mapping.to_criterion or (
-            policy != "own_class" and mapping.to_criterion[label] in UNRESOLVED
-        ):
-            reason = UNMAPPED
-        target, why = resolve_criterion(criteria.get(session), mapping, policy)
+        if label not in comparable:
+            reason = NO_CLASSIFICATION if is_missing(label) else UNMAPPED
+        target, why = resolved(session)
         reason = reason or why
         if reason is not None:
             excl.append(Exclusion(session, reason, coder))
             continue
         a, b = label, to_coded[str(target)]
-        if policy != "own_class" and mapping.to_criterion[b] in UNRESOLVED:
+        if policy != "own_class" and to_criterion[b] in UNRESOLVED:
             excl.append(Exclusion(session, UNMAPPED_CRITERION, coder))
             continue
         if collapse is not None:
@@ -391,6 +429,8 @@ class ViewAgreement:
     exclusions: tuple[Exclusion, ...]
     n_coders: int = 1
     note: str | None = None
+    # The sessions of the pairs, in pair order (not serialised: a report stores its own list).
+    sessions: tuple[Hashable, ...] = ()
 
     @property
     def excluded_by_reason(self) -> dict[str, int]:
@@ -431,10 +471,7 @@ def view_agreement(
     """Percent agreement (Wilson), Cohen's kappa, AC1, confusion matrix and per-class accuracy."""
     cats = pairs.categories
     n = len(pairs.coded)
-    rt = encode_ratings(
-        np.array(list(zip(pairs.coded, pairs.criterion, strict=True)), dtype=object).reshape(n, 2),
-        cats,
-    )
+    rt = _encode_pairs(pairs)
     table = contingency_table(rt)
     empty = "no session has both a coded and a criterion class"
     agree = int(np.trace(table))
@@ -464,7 +501,32 @@ def view_agreement(
         exclusions=pairs.exclusions,
         n_coders=n_coders,
         note=POOLED_NOTE if n_coders > 1 else None,
+        sessions=pairs.sessions,
     )
+
+
+def _encode_pairs(pairs: PairedLabels) -> Ratings:
+    """The pairs as (n, 2) category codes; labels are already the view's category names."""
+    cats = pairs.categories
+    index = {c: i for i, c in enumerate(cats)}
+    n = len(pairs.coded)
+    try:
+        codes = np.fromiter(
+            (index[x] for x in (*pairs.coded, *pairs.criterion)), dtype=np.int64, count=2 * n
+        )
+    except (KeyError, TypeError):
+        # Labels that only match after normalising (1 and 1.0), or an error to report:
+        # the general encoder does both.
+        return encode_ratings(
+            np.array(list(zip(pairs.coded, pairs.criterion, strict=True)), dtype=object).reshape(
+                n, 2
+            ),
+            cats,
+        )
+    scores = (
+        np.array([float(c) for c in cats]) if cats and all(_is_number(c) for c in cats) else None
+    )
+    return Ratings(codes=codes.reshape(2, n).T.copy(), categories=tuple(cats), scores=scores)
 
 
 VIEW_NAMES: tuple[str, ...] = ("three_way", "two_way", "four_way")
@@ -488,14 +550,9 @@ def criterion_views(
     return _views([(None, coded)], criteria, mapping, policy, collapse, conf)
 
 
-def _views(
-    codings: Sequence[tuple[Hashable | None, Mapping[Hashable, Any]]],
-    criteria: Mapping[Hashable, CriterionRecord],
-    mapping: CriterionMapping,
-    policy: Policy,
-    collapse: Mapping[str, str] | None,
-    conf: float,
-) -> dict[str, ViewAgreement]:
+def _view_specs(
+    mapping: CriterionMapping, policy: Policy, collapse: Mapping[str, str] | None
+) -> list[tuple[str, Policy, Mapping[str, str] | None]]:
     if policy not in POLICIES:
         raise ValueError(f"policy must be one of {', '.join(POLICIES)}, got {policy!r}")
     organised: Policy = "secondary" if policy == "own_class" else policy
@@ -504,21 +561,56 @@ def _views(
         specs.append(("two_way", organised, collapse))
     if mapping.has_class("U"):
         specs.append(("four_way", "own_class", None))
+    return specs
+
+
+def _paired_views(
+    codings: Sequence[tuple[Hashable | None, Mapping[Hashable, Any]]],
+    criteria: Mapping[Hashable, CriterionRecord],
+    mapping: CriterionMapping,
+    policy: Policy,
+    collapse: Mapping[str, str] | None,
+) -> dict[str, list[PairedLabels]]:
+    """Every view's pairs, one PairedLabels per coder (sessions resolved once per policy)."""
+    resolvers: dict[str, _Resolved] = {}
     out = {}
-    for name, pol, col in specs:
-        stacked = [
-            pair_with_criterion(c, criteria, mapping=mapping, policy=pol, collapse=col, coder=k)
-            for k, c in codings
-        ]
-        merged = PairedLabels(
-            sessions=tuple(s for p in stacked for s in p.sessions),
-            coded=tuple(s for p in stacked for s in p.coded),
-            criterion=tuple(s for p in stacked for s in p.criterion),
-            categories=stacked[0].categories if stacked else (),
-            exclusions=tuple(e for p in stacked for e in p.exclusions),
-        )
-        out[name] = view_agreement(merged, view=name, conf=conf, n_coders=len(codings))
+    for name, pol, col in _view_specs(mapping, policy, collapse):
+        resolved = resolvers.setdefault(pol, _Resolved(criteria, mapping, pol))
+        out[name] = [_pair(c, resolved, mapping, pol, col, k) for k, c in codings]
     return out
+
+
+def _merge(stacked: Sequence[PairedLabels], categories: tuple[Hashable, ...]) -> PairedLabels:
+    if len(stacked) == 1:
+        return stacked[0]
+    return PairedLabels(
+        sessions=tuple(s for p in stacked for s in p.sessions),
+        coded=tuple(s for p in stacked for s in p.coded),
+        criterion=tuple(s for p in stacked for s in p.criterion),
+        categories=stacked[0].categories if stacked else categories,
+        exclusions=tuple(e for p in stacked for e in p.exclusions),
+    )
+
+
+def _views(
+    codings: Sequence[tuple[Hashable | None, Mapping[Hashable, Any]]],
+    criteria: Mapping[Hashable, CriterionRecord],
+    mapping: CriterionMapping,
+    policy: Policy,
+    collapse: Mapping[str, str] | None,
+    conf: float,
+) -> dict[str, ViewAgreement]:
+    paired = _paired_views(codings, criteria, mapping, policy, collapse)
+    return _agreements(paired, conf, n_coders=len(codings))
+
+
+def _agreements(
+    paired: Mapping[str, Sequence[PairedLabels]], conf: float, *, n_coders: int
+) -> dict[str, ViewAgreement]:
+    return {
+        name: view_agreement(_merge(stacked, ()), view=name, conf=conf, n_coders=n_coders)
+        for name, stacked in paired.items()
+    }
 
 
 @dataclass(frozen=True)
@@ -554,14 +646,17 @@ def compare_coders_with_criterion(
 ) -> CoderComparison:
     """One result per coder and one pooled result (all coders' pairs stacked, n in pairs).
 
-    ``codings`` is {coder: {session: coded label}}. Pooled exclusions name their coder.
+    ``codings`` is {coder: {session: coded label}}. Pooled exclusions name their coder. Each
+    coder's sessions are paired once per view; the pooled view stacks those same pairs.
     """
+    order = list(codings)
+    paired = _paired_views([(k, codings[k]) for k in order], criteria, mapping, policy, collapse)
     per = {
-        coder: _views([(coder, c)], criteria, mapping, policy, collapse, conf)
-        for coder, c in codings.items()
+        coder: _agreements({name: [p[i]] for name, p in paired.items()}, conf, n_coders=1)
+        for i, coder in enumerate(order)
     }
-    pooled = _views(list(codings.items()), criteria, mapping, policy, collapse, conf)
-    return CoderComparison(per_coder=per, pooled=pooled, n_coders=len(codings), policy=policy)
+    pooled = _agreements(paired, conf, n_coders=len(order))
+    return CoderComparison(per_coder=per, pooled=pooled, n_coders=len(order), policy=policy)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -651,6 +746,33 @@ def _summary(x: np.ndarray) -> ClassSummary:
     return ClassSummary(n=n, mean=mean, sd=sd)
 
 
+def scale_against_criterion(
+    scale: str,
+    labels: np.ndarray,
+    values: np.ndarray,
+    own_class: str | None,
+    classes: Sequence[str],
+    *,
+    conf: float = 0.95,
+) -> ScaleCriterion:
+    """One scale from aligned arrays: each entry's criterion class (None: left out) and score.
+
+    Entries without a class or with a NaN score are left out. Mean and SD (n - 1) per class in
+    ``classes`` order; the AUC of ``own_class`` against the rest (undefined without one).
+    """
+    labels = np.asarray(labels, dtype=object)
+    values = np.asarray(values, dtype=float)
+    keep = (labels != None) & ~np.isnan(values)  # noqa: E711 (element-wise on an object array)
+    labels, values = labels[keep], values[keep]
+    by_class = {str(c): _summary(values[labels == c]) for c in classes}
+    if own_class is None:
+        auc = StatResult.undefined(f"scale {scale!r} has no criterion class of its own")
+    else:
+        own = labels == own_class
+        auc = auc_mann_whitney(values[own], values[~own], conf)
+    return ScaleCriterion(scale=scale, own_class=own_class, by_class=by_class, auc=auc)
+
+
 def scales_against_criterion(
     scores: Mapping[str, Mapping[Hashable, float | None]],
     criterion: Mapping[Hashable, str],
@@ -675,11 +797,7 @@ def scales_against_criterion(
         ]
         labels = np.array([c for c, _ in pairs], dtype=object)
         values = np.array([v for _, v in pairs], dtype=float)
-        by_class = {str(c): _summary(values[labels == c]) for c in order}
-        own = scale_class.get(scale)
-        if own is None:
-            auc = StatResult.undefined(f"scale {scale!r} has no criterion class of its own")
-        else:
-            auc = auc_mann_whitney(values[labels == own], values[labels != own], conf)
-        out[scale] = ScaleCriterion(scale=scale, own_class=own, by_class=by_class, auc=auc)
+        out[scale] = scale_against_criterion(
+            scale, labels, values, scale_class.get(scale), order, conf=conf
+        )
     return out
