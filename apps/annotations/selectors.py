@@ -68,6 +68,7 @@ class DerivationContext:
     marker_scale: dict[int, str]  # marker id -> scale code (markers with a scale)
     item_scale: dict[int, str]  # session rating item id -> scale code (items with a scale)
     scales: tuple[str, ...]  # every scale code, in codebook order
+    category_ids: dict[int, dict[str, int]]  # classification id -> {category code: id}
 
 
 def derivation_context(coding_system_id: int) -> DerivationContext:
@@ -112,6 +113,7 @@ def derivation_context(coding_system_id: int) -> DerivationContext:
         marker_scale=marker_scale,
         item_scale=item_scale,
         scales=tuple(code for _, code, _ in scales),
+        category_ids={c.pk: {x.code: x.pk for x in c.categories.all()} for c, _ in classifications},
     )
 
 
@@ -140,18 +142,23 @@ def coding_scale_scores(
 
 
 def derive_from_scores(
-    context: DerivationContext, counts: Mapping[str, int], rated: Mapping[str, float]
+    context: DerivationContext,
+    counts: Mapping[str, int],
+    rated: Mapping[str, float],
+    *,
+    only: int | None = None,
 ) -> list[dict]:
-    """The rule-derived category of each classification with a rule, from scale scores."""
+    """The rule-derived category of each classification with a rule (or of ``only``)."""
     derived = []
     for c, spec in context.classifications:
+        if only is not None and c.pk != only:
+            continue
         scores = rated if c.derivation.get("source") == "ratings" else counts
         code, reason = derive_classification(spec, scores, scale_names=context.scale_names)
-        category = next((x for x in c.categories.all() if x.code == code), None)
         derived.append(
             {
                 "classification": c.pk,
-                "category": category.pk if category else None,
+                "category": context.category_ids[c.pk].get(code),
                 "category_code": code,
                 "reason": reason,
             }

@@ -14,25 +14,31 @@ item (3RS: ``rupture_significance``).
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass, field
 
 import numpy as np
-from django.db.models import Count, Max
-
-from apps.annotations.models import ClassificationValue, MarkerApplication, RatingValue
-from apps.annotations.selectors import (
-    DerivationContext,
-    coding_scale_scores,
-    derivation_context,
-    derive_from_scores,
+from django.contrib.auth import get_user_model
+from django.db.models import (
+    BigIntegerField,
+    Case,
+    Count,
+    F,
+    FilteredRelation,
+    Max,
+    Q,
+    Value,
+    When,
 )
+from django.db.models.functions import Cast, Coalesce
+
+from apps.annotations.models import MarkerApplication, RatingValue
+from apps.annotations.selectors import DerivationContext, derivation_context
 from apps.assignments.models import Assignment, Purpose
+from apps.codebooks.derivation import derive_categories
 from apps.codebooks.models import Classification, CodingSystem, Level, RatingItem, Scale
 from apps.reliability.dataset import int_rows, report_assignments
 from apps.reliability.stats.criterion import CriterionRecord
-from apps.reliability.stats.psq import PsqAnswer, SessionCoding
-from apps.transcripts.models import Session
+from apps.transcripts.models import AAIClass
 
 RUPTURE_FAMILIES = ("withdrawal", "confrontation")
 
@@ -73,36 +79,95 @@ class CriterionRead:
     scale_scores: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
     coding_coder: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     coding_session: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
-    # {coder: [SessionCoding]}: the PSQ part's rupture codings.
-    ruptures: dict[int, list[SessionCoding]] = field(default_factory=dict)
+    # The PSQ part, per coding: withdrawal and confrontation markers, peak segment salience
+    # (NaN: no segment rated); per session (``sessions`` order): each reporter's answer
+    # (1 yes, 0 no, -1 none) and intensity (NaN: none).
+    rupture_counts: np.ndarray = field(default_factory=lambda: np.zeros((0, 2), np.int64))
+    peak: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    psq: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
     criteria: dict[int, CriterionRecord] = field(default_factory=dict)
-    psq: dict[str, dict[int, PsqAnswer]] = field(default_factory=dict)
     sessions: list[int] = field(default_factory=list)
+    coding_session_index: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     # Consensus: sessions with more than one submitted consensus coding (the latest is used).
     duplicates: list[int] = field(default_factory=list)
 
 
-def _coding_rows(assignments, purpose: str) -> tuple[np.ndarray, object, list[int]]:
-    """(id, coder, session) of every coding read, the scope for the other queries, duplicates.
+AAI_CODES = tuple(AAIClass.values)  # stored as 1 + index; 0 is no label
 
-    Consensus: one coding per session, the latest submitted; the others are reported.
+
+def _aai_code(field_name: str):
+    return Case(
+        *[When(**{field_name: v}, then=Value(i + 1)) for i, v in enumerate(AAI_CODES)],
+        default=Value(0),
+        output_field=BigIntegerField(),
+    )
+
+
+def _answer_code(field_name: str):
+    # PSQ yes/no as 1/0, no answer -1.
+    return Case(
+        When(**{field_name: True}, then=Value(1)),
+        When(**{field_name: False}, then=Value(0)),
+        default=Value(-1),
+        output_field=BigIntegerField(),
+    )
+
+
+def _coding_rows(
+    assignments, purpose: str, *, chosen: Classification | None, aai: bool, psq: bool
+) -> tuple[np.ndarray, object, list[int]]:
+    """One row per coding read, sorted by id, the scope for the other queries, duplicates.
+
+    Columns: id, coder, session; with ``chosen`` the coder's category id (0 none); with
+    ``aai`` the case's AAI primary and secondary (1 + index in AAI_CODES, 0 none); with
+    ``psq`` the patient's answer (1 yes, 0 no, -1 none) and intensity (-1 none), then the
+    therapist's. Consensus: one coding per session, the latest submitted; the sessions with
+    several are returned as duplicates.
     """
-    if purpose != Purpose.CONSENSUS:
-        rows = int_rows(
-            assignments.order_by().values_list("id", "coder_id", "transcript__session_id"), 3
+    columns = ["id", "coder_id", "transcript__session_id"]
+    if chosen is not None:
+        assignments = assignments.annotate(
+            choice=FilteredRelation(
+                "classification_values", condition=Q(classification_values__classification=chosen)
+            ),
+            chosen_category=Coalesce(
+                F("choice__category_id"), Value(0), output_field=BigIntegerField()
+            ),
         )
+        columns.append("chosen_category")
+    if aai:
+        assignments = assignments.annotate(
+            aai_1=_aai_code("transcript__session__case__aai_primary"),
+            aai_2=_aai_code("transcript__session__case__aai_secondary"),
+        )
+        columns += ["aai_1", "aai_2"]
+    if psq:
+        session = "transcript__session__"
+        assignments = assignments.annotate(
+            psq_p=_answer_code(f"{session}psq_patient_rupture"),
+            psq_pi=Coalesce(Cast(f"{session}psq_patient_intensity", BigIntegerField()), Value(-1)),
+            psq_t=_answer_code(f"{session}psq_therapist_rupture"),
+            psq_ti=Coalesce(
+                Cast(f"{session}psq_therapist_intensity", BigIntegerField()),
+                Value(-1),
+                output_field=BigIntegerField(),
+            ),
+        )
+        columns += ["psq_p", "psq_pi", "psq_t", "psq_ti"]
+    if purpose != Purpose.CONSENSUS:
+        rows = int_rows(assignments.order_by().values_list(*columns), len(columns))
         return rows[np.argsort(rows[:, 0], kind="stable")], assignments.values("pk"), []
-    seen: dict[int, tuple[int, int, int]] = {}
+    seen: dict[int, tuple] = {}
     duplicates = set()
-    for pk, coder, session in assignments.order_by(
-        "transcript__session_id", "-submitted_at", "-id"
-    ).values_list("id", "coder_id", "transcript__session_id"):
-        if session in seen:
-            duplicates.add(session)
+    for row in assignments.order_by("transcript__session_id", "-submitted_at", "-id").values_list(
+        *columns
+    ):
+        if row[2] in seen:
+            duplicates.add(row[2])
         else:
-            seen[session] = (pk, coder, session)
+            seen[row[2]] = row
     kept = sorted(seen.values())
-    rows = np.array(kept, dtype=np.int64).reshape(-1, 3)
+    rows = np.array(kept, dtype=np.int64).reshape(-1, len(columns))
     scope = Assignment.objects.filter(pk__in=[r[0] for r in kept]).values("pk")
     return rows, scope, sorted(duplicates)
 
@@ -130,11 +195,45 @@ def _session_ratings(scope, item_ids) -> np.ndarray:
     )
 
 
-def _by_assignment(rows: np.ndarray) -> dict[int, dict[int, int]]:
-    out: dict[int, dict[int, int]] = defaultdict(dict)
-    for assignment, key, value in rows.tolist():
-        out[assignment][key] = value
+def _scale_matrix(
+    found: np.ndarray, ids: np.ndarray, scale_of: dict[int, str], context, empty
+) -> np.ndarray:
+    """(codings x scales) from (assignment, marker or item, value) rows: counts are summed
+    per scale, ratings set; ``empty`` where a coding has nothing for a scale."""
+    column = {code: j for j, code in enumerate(context.scales)}
+    out = np.full((len(ids), len(column)), empty, dtype=float)
+    if not len(found):
+        return out
+    lookup = np.full(int(found[:, 1].max()) + 1, -1, np.int64)
+    for key, code in scale_of.items():
+        if key < len(lookup):
+            lookup[key] = column[code]
+    rows, cols = np.searchsorted(ids, found[:, 0]), lookup[found[:, 1]]
+    if np.isnan(empty):
+        out[rows, cols] = found[:, 2]
+    else:
+        np.add.at(out, (rows, cols), found[:, 2])
     return out
+
+
+def _derived_labels(
+    context: DerivationContext,
+    classification: Classification,
+    counts: np.ndarray | None,
+    ratings: np.ndarray | None,
+    n: int,
+) -> list[str | None]:
+    """Each coding's rule-derived category: the codebook's rule on the coding's scale scores.
+
+    The scores are those ``coding_scale_scores`` gives one coding (marker counts per scale,
+    0 when none; session ratings per scale, absent when unrated), one row per coding.
+    """
+    spec = next(spec for c, spec in context.classifications if c.pk == classification.pk)
+    by_ratings = classification.derivation.get("source") == "ratings"
+    scores = ratings if by_ratings else counts
+    if scores is None:
+        scores = np.full((n, len(context.scales)), np.nan if by_ratings else 0.0)
+    return derive_categories(spec, context.scales, scores.astype(float))
 
 
 def criterion_read(
@@ -158,11 +257,15 @@ def criterion_read(
         coding_system_id=coding_system.pk, project_id=project_id, filter=filter
     )
     purpose = filter.get("purpose") or Purpose.INDEPENDENT
-    rows, scope, duplicates = _coding_rows(assignments, purpose)
+    rows, scope, duplicates = _coding_rows(
+        assignments,
+        purpose,
+        chosen=classification if source == "coder" else None,
+        aai=classification is not None,
+        psq=rupture,
+    )
     ids, coder_of, session_of = rows[:, 0], rows[:, 1], rows[:, 2]
     coder_ids = sorted({int(c) for c in coder_of})
-    from django.contrib.auth import get_user_model
-
     people = {
         pk: {"id": pk, "email": email, "name": name or email}
         for pk, email, name in get_user_model()
@@ -171,121 +274,94 @@ def criterion_read(
     }
     read = CriterionRead(coders=[people[c] for c in coder_ids], duplicates=duplicates)
     read.coding_coder, read.coding_session = coder_of, session_of
-    session_ids = sorted({int(s) for s in session_of})
-    read.sessions = session_ids
+    # One row per session (its first coding) for what belongs to the session.
+    sessions, first, index = np.unique(session_of, return_index=True, return_inverse=True)
+    read.sessions = sessions.tolist()
+    read.coding_session_index = index.reshape(-1)
+    extra = rows[first, 3 + (source == "coder") :].tolist() if len(rows) else []
+    if classification is not None:
+        labels = (None, *AAI_CODES)
+        read.criteria = {
+            s: CriterionRecord(labels[row[0]], labels[row[1]])
+            for s, row in zip(read.sessions, extra, strict=True)
+        }
+    if rupture:
+        at = 2 if classification is not None else 0
+        per_session = rows[first, 3 + (source == "coder") + at :].astype(float)
+        if not len(rows):
+            per_session = np.zeros((0, 4))
+        intensity = np.where(per_session[:, [1, 3]] < 0, np.nan, per_session[:, [1, 3]])
+        read.psq = {
+            "patient": (per_session[:, 0].astype(np.int8), intensity[:, 0]),
+            "therapist": (per_session[:, 2].astype(np.int8), intensity[:, 1]),
+        }
     if not len(rows):
         return read
 
     context: DerivationContext | None = None
     if source == "derived" or scale_source is not None:
         context = derivation_context(coding_system.pk)
-    counts_needed = scale_source == "marker_counts" or (
-        source == "derived"
-        and any(c.derivation.get("source") != "ratings" for c, _ in context.classifications)
+    derive_sources = (
+        {c.derivation.get("source") for c, _ in context.classifications}
+        if source == "derived"
+        else set()
     )
-    ratings_needed = scale_source == "ratings" or (
-        source == "derived"
-        and any(c.derivation.get("source") == "ratings" for c, _ in context.classifications)
-    )
-    counts = _by_assignment(_marker_counts(scope, context.marker_scale)) if counts_needed else {}
-    rated = _by_assignment(_session_ratings(scope, context.item_scale)) if ratings_needed else {}
-    if context is not None:
-        scores = [
-            coding_scale_scores(context, counts.get(a, {}), rated.get(a, {})) for a in ids.tolist()
-        ]
+    counts = ratings = None
+    if scale_source == "marker_counts" or derive_sources - {"ratings"}:
+        counts = _scale_matrix(
+            _marker_counts(scope, context.marker_scale), ids, context.marker_scale, context, 0
+        ).astype(np.int64)
+    if scale_source == "ratings" or "ratings" in derive_sources:
+        ratings = _scale_matrix(
+            _session_ratings(scope, context.item_scale), ids, context.item_scale, context, np.nan
+        )
     if classification is not None:
-        label: dict[int, str | None] = {}
         if source == "derived":
-            for a, (count, rating) in zip(ids.tolist(), scores, strict=True):
-                label[a] = next(
-                    (
-                        d["category_code"]
-                        for d in derive_from_scores(context, count, rating)
-                        if d["classification"] == classification.pk
-                    ),
-                    None,
+            label = dict(
+                zip(
+                    ids.tolist(),
+                    _derived_labels(context, classification, counts, ratings, len(ids)),
+                    strict=True,
                 )
+            )
         else:
             code_of = {c.pk: c.code for c in classification.categories.all()}
-            chosen = int_rows(
-                ClassificationValue.objects.filter(
-                    assignment_id__in=scope, classification=classification
-                )
-                .order_by()
-                .values_list("assignment_id", "category_id"),
-                2,
-            )
-            label = {a: code_of[c] for a, c in chosen.tolist()}
-        for a, coder, session in rows.tolist():
+            label = {a: code_of.get(c) for a, c in rows[:, [0, 3]].tolist()}
+        for a, coder, session in rows[:, :3].tolist():
             read.labels.setdefault(coder, {})[session] = label.get(a)
     if scale_source is not None:
-        read.scale_codes = [
-            s
-            for s in context.scales
-            if (
-                s in context.item_scale.values()
-                if scale_source == "ratings"
-                else s in context.marker_scale.values()
-            )
-        ]
-        column = {s: j for j, s in enumerate(read.scale_codes)}
-        matrix = np.full((len(ids), len(column)), np.nan)
-        for i, (count, rating) in enumerate(scores):
-            for scale, value in (rating if scale_source == "ratings" else count).items():
-                j = column.get(scale)
-                if j is not None:
-                    matrix[i, j] = value
-        read.scale_scores = matrix
+        scored = set(
+            (context.item_scale if scale_source == "ratings" else context.marker_scale).values()
+        )
+        columns = [j for j, code in enumerate(context.scales) if code in scored]
+        read.scale_codes = [context.scales[j] for j in columns]
+        matrix = ratings if scale_source == "ratings" else counts
+        read.scale_scores = matrix[:, columns].astype(float)
     if rupture:
         family = rupture_scales(coding_system)
-        marker_family = dict(
-            coding_system.markers.filter(scale_id__in=family).values_list("pk", "scale_id")
-        )
-        marker_family = {m: family[s] for m, s in marker_family.items()}
-        tally: dict[int, dict[str, int]] = defaultdict(lambda: dict.fromkeys(RUPTURE_FAMILIES, 0))
-        for a, marker, n in _marker_counts(scope, marker_family).tolist():
-            tally[a][marker_family[marker]] += n
-        peak: dict[int, int] = {}
+        marker_family = {
+            m: RUPTURE_FAMILIES.index(family[s])
+            for m, s in coding_system.markers.filter(scale_id__in=family).values_list(
+                "pk", "scale_id"
+            )
+        }
+        tally = np.zeros((len(ids), len(RUPTURE_FAMILIES)), np.int64)
+        found = _marker_counts(scope, marker_family)
+        if len(found):
+            lookup = np.zeros(max(int(found[:, 1].max()), *marker_family) + 1, np.int64)
+            lookup[list(marker_family)] = list(marker_family.values())
+            np.add.at(tally, (np.searchsorted(ids, found[:, 0]), lookup[found[:, 1]]), found[:, 2])
+        peak = np.full(len(ids), np.nan)
         if salience_item is not None:
-            peak = dict(
-                int_rows(
-                    RatingValue.objects.filter(
-                        assignment_id__in=scope, item=salience_item, segment__isnull=False
-                    )
-                    .values("assignment_id")
-                    .annotate(peak=Max("value"))
-                    .values_list("assignment_id", "peak"),
-                    2,
-                ).tolist()
-            )
-        for a, coder, session in rows.tolist():
-            t = tally.get(a) or dict.fromkeys(RUPTURE_FAMILIES, 0)
-            read.ruptures.setdefault(coder, []).append(
-                SessionCoding(
-                    session_id=session,
-                    withdrawal=t["withdrawal"],
-                    confrontation=t["confrontation"],
-                    salience=(peak[a],) if a in peak else (),
+            peaks = int_rows(
+                RatingValue.objects.filter(
+                    assignment_id__in=scope, item=salience_item, segment__isnull=False
                 )
+                .values("assignment_id")
+                .annotate(peak=Max("value"))
+                .values_list("assignment_id", "peak"),
+                2,
             )
-    columns = ["pk"]
-    if classification is not None:
-        columns += ["case__aai_primary", "case__aai_secondary"]
-    if rupture:
-        columns += [
-            "psq_patient_rupture",
-            "psq_patient_intensity",
-            "psq_therapist_rupture",
-            "psq_therapist_intensity",
-        ]
-    sessions = Session.objects.filter(pk__in=assignments.values("transcript__session_id"))
-    patient, therapist = {}, {}
-    for row in sessions.order_by().values_list(*columns):
-        if classification is not None:
-            read.criteria[row[0]] = CriterionRecord(row[1] or None, row[2] or None)
-        if rupture:
-            patient[row[0]] = PsqAnswer(row[-4], row[-3])
-            therapist[row[0]] = PsqAnswer(row[-2], row[-1])
-    if rupture:
-        read.psq = {"patient": patient, "therapist": therapist}
+            peak[np.searchsorted(ids, peaks[:, 0])] = peaks[:, 1]
+        read.rupture_counts, read.peak = tally, peak
     return read

@@ -17,9 +17,10 @@ Keys and methods: docs/statistics.md, "Criterion reports (background job)".
 
 from __future__ import annotations
 
+import gc
 import math
-from collections.abc import Mapping
-from dataclasses import replace
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 
 import numpy as np
 from django.conf import settings
@@ -56,7 +57,7 @@ from apps.reliability.stats.criterion import (
     scale_against_criterion,
 )
 from apps.reliability.stats.criterion import CriterionMapping as StatsMapping
-from apps.reliability.stats.psq import psq_comparison
+from apps.reliability.stats.psq import PsqArrays, RuptureArrays, psq_comparison_arrays
 from apps.reliability.versions import library_versions
 from apps.transcripts.models import AAIClass, Case, Session
 
@@ -409,12 +410,12 @@ def _scale_source(classification: Classification, coding_system: CodingSystem) -
 
 
 def _scale_classes(
-    classification: Classification, coding_system: CodingSystem, mapping: Mapping[str, str]
+    classification: Classification, scales: list[tuple], mapping: Mapping[str, str]
 ) -> dict[str, str]:
     """{scale code: AAI class} through the rule's scale -> category, else the scale's group."""
     to_category = dict((classification.derivation or {}).get("scale_to_category") or {})
     out = {}
-    for code, group in coding_system.scales.values_list("code", "group"):
+    for _, code, _, group in scales:
         category = to_category.get(code) or (group if group in mapping else None)
         if category in mapping:
             out[code] = mapping[category]
@@ -477,21 +478,24 @@ def _scales_section(
     }
 
 
-def _rekey_pooled(psq: dict) -> dict:
-    """Pooled PSQ JSON: (coder, session) keys become {"coder", "session"} objects."""
+def _compact(comparison: dict, *, pooled: bool) -> dict:
+    """A PSQ comparison as stored: correlations count their exclusions by reason.
 
-    def pair(key) -> dict:
-        return {"coder": str(key[0]), "session": key[1]}
-
-    for agreement in psq["agreement"].values():
-        agreement["excluded"] = [pair(k) for k in agreement["excluded"]]
-        agreement["not_coded"] = [pair(k) for k in agreement["not_coded"]]
-    for measures in psq["correlation"].values():
+    The sessions behind those counts are listed once, in the section's
+    ``sessions_without_answer`` and ``sessions_without_intensity``; a coder's agreement keeps
+    its own excluded and not-coded session ids, the pooled one only their number.
+    """
+    comparison.pop("sessions")
+    for measures in comparison["correlation"].values():
         for correlation in measures.values():
-            correlation["excluded"] = {
-                why: [pair(k) for k in keys] for why, keys in correlation["excluded"].items()
+            correlation["excluded_by_reason"] = {
+                why: len(ids) for why, ids in correlation.pop("excluded").items()
             }
-    return psq
+    if pooled:
+        for agreement in comparison["agreement"].values():
+            agreement.pop("excluded")
+            agreement["n_not_coded"] = len(agreement.pop("not_coded"))
+    return comparison
 
 
 def _psq_section(read: CriterionRead, p: dict, family_scales: Mapping[str, list[str]]) -> dict:
@@ -501,45 +505,57 @@ def _psq_section(read: CriterionRead, p: dict, family_scales: Mapping[str, list[
         "no_rupture_as_zero": p["no_rupture_as_zero"],
         "conf": p["confidence"],
     }
+    sessions = np.asarray(read.sessions, dtype=np.int64)
+    answered = {who: answer >= 0 for who, (answer, _) in read.psq.items()}
+
+    def arrays(rows: np.ndarray, ids: list) -> tuple[RuptureArrays, dict[str, PsqArrays]]:
+        at = read.coding_session_index[rows]
+        coded = np.zeros(len(sessions), bool)
+        coded[at] = True
+        return RuptureArrays(
+            ids=ids,
+            withdrawal=read.rupture_counts[rows, 0],
+            confrontation=read.rupture_counts[rows, 1],
+            peak=read.peak[rows],
+        ), {
+            who: PsqArrays(
+                rupture=answer[at],
+                intensity=intensity[at],
+                not_coded=sessions[answered[who] & ~coded].tolist(),
+            )
+            for who, (answer, intensity) in read.psq.items()
+        }
+
     per_coder = {}
     for coder in read.coders:
-        codings = read.ruptures.get(coder["id"], [])
-        comparison = psq_comparison(codings, read.psq, **options).to_dict()
-        comparison.pop("sessions")
-        per_coder[str(coder["id"])] = {"n_sessions": len(codings), **comparison}
-    stacked = [
-        replace(c, session_id=(coder, c.session_id))
-        for coder, codings in read.ruptures.items()
-        for c in codings
-    ]
-    answers = {
-        who: {
-            (coder, c.session_id): by_session[c.session_id]
-            for coder, cs in read.ruptures.items()
-            for c in cs
+        rows = np.flatnonzero(read.coding_coder == coder["id"])
+        codings, answers = arrays(rows, read.coding_session[rows].tolist())
+        comparison = psq_comparison_arrays(codings, answers, **options).to_dict()
+        per_coder[str(coder["id"])] = {
+            "n_sessions": len(rows),
+            **_compact(comparison, pooled=False),
         }
-        for who, by_session in read.psq.items()
-    }
-    pooled = psq_comparison(stacked, answers, **options).to_dict()
-    pooled.pop("sessions")
-    unanswered = {
-        who: sorted(s for s in read.sessions if by_session[s].rupture is None)
-        for who, by_session in read.psq.items()
-    }
+    rows = np.arange(len(read.coding_session))
+    pairs = list(zip(read.coding_coder.tolist(), read.coding_session.tolist(), strict=True))
+    codings, answers = arrays(rows, pairs)
+    pooled = _compact(psq_comparison_arrays(codings, answers, **options).to_dict(), pooled=True)
     return {
         "salience_item": p["salience_item"],
         "salience_threshold": p["salience_threshold"],
         "no_rupture_as_zero": p["no_rupture_as_zero"],
         "families": dict(family_scales),
         "n_sessions": len(read.sessions),
-        "n_without_answer": {who: len(ids) for who, ids in unanswered.items()},
-        "sessions_without_answer": unanswered,
+        "n_without_answer": {who: int((~a).sum()) for who, a in answered.items()},
+        "sessions_without_answer": {who: sessions[~a].tolist() for who, a in answered.items()},
+        "sessions_without_intensity": {
+            who: sessions[np.isnan(intensity)].tolist() for who, (_, intensity) in read.psq.items()
+        },
         "per_coder": per_coder,
         "pooled": {
-            "n_codings": len(stacked),
+            "n_codings": len(rows),
             "n_coders": len(read.coders),
             "note": PSQ_POOLED_NOTE if len(read.coders) > 1 else None,
-            **_rekey_pooled(pooled),
+            **pooled,
         },
     }
 
@@ -563,6 +579,9 @@ def criterion_results(report: CriterionReport) -> tuple[dict, list[int]]:
         system.rating_items.get(code=p["salience_item"])
         if "psq" in parts and p.get("salience_item")
         else None
+    )
+    scales = list(
+        system.scales.order_by("position", "id").values_list("pk", "code", "name", "group")
     )
     read = criterion_read(
         coding_system=system,
@@ -600,30 +619,42 @@ def criterion_results(report: CriterionReport) -> tuple[dict, list[int]]:
                 view["note"] = CONSENSUS_NOTE
             results["consensus_duplicates"] = read.duplicates
         if scale_source is not None:
-            names = dict(system.scales.values_list("code", "name"))
             results["scales"] = _scales_section(
                 read,
                 mapping=mapping,
                 policy=p["policy"],
                 scale_source=scale_source,
-                scale_class=_scale_classes(classification, system, p["mapping"]),
-                scale_names=names,
+                scale_class=_scale_classes(classification, scales, p["mapping"]),
+                scale_names={code: name for _, code, name, _ in scales},
                 conf=p["confidence"],
             )
     if "psq" in parts:
         families: dict[str, list[str]] = {f: [] for f in RUPTURE_FAMILIES}
-        codes = dict(system.scales.values_list("pk", "code"))
+        codes = {pk: code for pk, code, _, _ in scales}
         for scale_id, family in rupture_scales(system).items():
             families[family].append(codes[scale_id])
         results["psq"] = _psq_section(read, p, families)
-        answered = {
-            s
-            for by_session in read.psq.values()
-            for s, a in by_session.items()
-            if a.rupture is not None
-        }
-        used.update(s for s in read.sessions if s in answered)
+        answered = np.zeros(len(read.sessions), bool)
+        for answer, _ in read.psq.values():
+            answered |= answer >= 0
+        used.update(np.asarray(read.sessions, dtype=np.int64)[answered].tolist())
     return results, sorted(used)
+
+
+@contextmanager
+def _collect_new_objects_only() -> Iterator[None]:
+    """Let the garbage collector skip the objects that existed before the job.
+
+    A job allocates many small objects (one per coding and statistic); each full collection
+    would also walk everything Django and the worker hold, a pause of 50-100 ms on a report
+    that otherwise takes about as long. Freezing moves the objects already there out of the
+    collector's sight for the job's duration (gc.freeze); unfreezing hands them back.
+    """
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
 
 
 def criterion_report_compute(
@@ -638,7 +669,7 @@ def criterion_report_compute(
     if report is None:
         return CriterionReport.objects.filter(pk=report_id).first()
     job = {"model": CriterionReport, "job_id": report_id, "task_id": report.task_id}
-    with job_keepalive(**job):
+    with job_keepalive(**job), _collect_new_objects_only():
         job_heartbeat(**job, progress=5)
         results, used = criterion_results(report)
     job_finish(**job, results=results, sessions_used=used, versions=library_versions())

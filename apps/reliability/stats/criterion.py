@@ -14,10 +14,10 @@ from __future__ import annotations
 
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, Literal
 
 import numpy as np
-from scipy import stats
 
 from .categories import (
     SECURE_VS_INSECURE,
@@ -30,7 +30,7 @@ from .categories import (
 )
 from .gwet import gwet_ac1, percent_agreement
 from .kappa import cohen_kappa_table, contingency_table
-from .proportions import WILSON_METHOD, wilson_interval
+from .proportions import WILSON_METHOD, wilson_interval, z_quantile
 from .results import ZERO_SE, StatResult, bound_interval, instability
 
 
@@ -193,9 +193,9 @@ class CriterionMapping:
             raise ValueError("two coded categories map to one criterion class")
         object.__setattr__(self, "to_criterion", dict(self.to_criterion))
 
-    @property
+    @cached_property
     def to_coded(self) -> dict[str, str]:
-        """The inverse map: criterion class -> coded category."""
+        """The inverse map: criterion class -> coded category (do not change it)."""
         return {v: k for k, v in self.to_criterion.items()}
 
     @property
@@ -317,10 +317,11 @@ def pair_with_criterion(
 
 
 class _Resolved:
-    """Each session's resolved criterion under one policy, computed once and shared.
+    """Each session's criterion under one policy, as the coded category it is compared with.
 
     A report pairs the same sessions for every coder and view; resolving a session's AAI
-    record once per policy instead of once per coder and view keeps that linear.
+    record once per policy instead of once per coder and view keeps that linear. Each entry
+    is (coded category, None) or (None, the reason the session is left out).
     """
 
     def __init__(
@@ -329,13 +330,27 @@ class _Resolved:
         self.criteria = criteria
         self.mapping = mapping
         self.policy = policy
+        to_coded, to_criterion = mapping.to_coded, mapping.to_criterion
+        # Sessions share a handful of distinct AAI records: resolve each record once.
+        by_record: dict[CriterionRecord | None, tuple[str | None, str | None]] = {}
         self._cache: dict[Hashable, tuple[str | None, str | None]] = {}
+        for session, record in criteria.items():
+            found = by_record.get(record)
+            if found is None:
+                target, why = resolve_criterion(record, mapping, policy)
+                if target is None:
+                    found = (None, why)
+                else:
+                    coded = to_coded[str(target)]
+                    unresolved = policy != "own_class" and to_criterion[coded] in UNRESOLVED
+                    found = (None, UNMAPPED_CRITERION) if unresolved else (coded, None)
+                by_record[record] = found
+            self._cache[session] = found
 
     def __call__(self, session: Hashable) -> tuple[str | None, str | None]:
         found = self._cache.get(session)
         if found is None:
-            found = resolve_criterion(self.criteria.get(session), self.mapping, self.policy)
-            self._cache[session] = found
+            found = self._cache[session] = (None, NO_CRITERION)
         return found
 
 
@@ -348,31 +363,31 @@ def _pair(
     coder: Hashable | None,
 ) -> PairedLabels:
     cats = _view_categories(mapping, policy, collapse)
-    to_coded = mapping.to_coded
-    to_criterion = mapping.to_criterion
-    # The coded labels this view can compare: mapped, and not to U/CC in an organised view.
+    # The coded labels this view can compare: mapped, and not to U/CC in an organised view,
+    # each with its name in the view (collapsed in the 2-way view).
     comparable = {
-        c for c, k in to_criterion.items() if policy == "own_class" or k not in UNRESOLVED
+        c: (collapse[c] if collapse is not None else c)
+        for c, k in mapping.to_criterion.items()
+        if policy == "own_class" or k not in UNRESOLVED
     }
+    lookup = resolved.__call__
     sessions, cod, crit, excl = [], [], [], []
     for session, label in coded.items():
-        reason = None
-        if label not in comparable:
+        try:
+            a = comparable.get(label)
+        except TypeError:  # an unhashable label is no category of the mapping
+            a = None
+        if a is None:
             reason = NO_CLASSIFICATION if is_missing(label) else UNMAPPED
-        target, why = resolved(session)
-        reason = reason or why
-        if reason is not None:
             excl.append(Exclusion(session, reason, coder))
             continue
-        a, b = label, to_coded[str(target)]
-        if policy != "own_class" and to_criterion[b] in UNRESOLVED:
-            excl.append(Exclusion(session, UNMAPPED_CRITERION, coder))
+        b, why = lookup(session)
+        if why is not None:
+            excl.append(Exclusion(session, why, coder))
             continue
-        if collapse is not None:
-            a, b = collapse[a], collapse[b]
         sessions.append(session)
         cod.append(a)
-        crit.append(b)
+        crit.append(collapse[b] if collapse is not None else b)
     return PairedLabels(tuple(sessions), tuple(cod), tuple(crit), cats, tuple(excl))
 
 
@@ -666,6 +681,13 @@ def compare_coders_with_criterion(
 AUC_METHOD = "Wald z, Hanley & McNeil (1982) SE, bounded to [0, 1]"
 
 
+def _scores(values: Sequence[float] | np.ndarray) -> np.ndarray:
+    """The present scores as floats (None, NaN and blanks left out)."""
+    if isinstance(values, np.ndarray) and values.dtype.kind == "f":
+        return values[~np.isnan(values)]
+    return np.asarray([float(x) for x in values if not is_missing(x)], dtype=float)
+
+
 def auc_mann_whitney(
     positives: Sequence[float], negatives: Sequence[float], conf: float = 0.95
 ) -> StatResult:
@@ -674,8 +696,7 @@ def auc_mann_whitney(
     SE^2 = [A(1-A) + (n1-1)(Q1-A^2) + (n0-1)(Q2-A^2)] / (n1 n0) with Q1 = A/(2-A) and
     Q2 = 2A^2/(1+A) (their eq. 1-2); the Wald interval is bounded to [0, 1].
     """
-    pos = np.asarray([float(x) for x in positives if not is_missing(x)], dtype=float)
-    neg = np.asarray([float(x) for x in negatives if not is_missing(x)], dtype=float)
+    pos, neg = _scores(positives), _scores(negatives)
     n1, n0 = pos.size, neg.size
     if n1 == 0 or n0 == 0:
         which = "the class" if n1 == 0 else "the rest"
@@ -689,7 +710,7 @@ def auc_mann_whitney(
     q1, q2 = a / (2 - a), 2 * a * a / (1 + a)
     var = (a * (1 - a) + (n1 - 1) * (q1 - a * a) + (n0 - 1) * (q2 - a * a)) / (n1 * n0)
     se = float(np.sqrt(max(var, 0.0)))
-    zq = float(stats.norm.ppf(0.5 + conf / 2))
+    zq = z_quantile(conf)
     ci = None
     clipped = False
     if se > 0:
