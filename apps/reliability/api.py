@@ -93,6 +93,18 @@ class ReportFilterSerializer(serializers.Serializer):
     )
 
 
+    def to_internal_value(self, data):
+        # A misspelt key would otherwise be dropped and the report read every session.
+        if isinstance(data, dict):
+            unknown = sorted(set(data) - set(self.fields))
+            if unknown:
+                allowed = ", ".join(self.fields)
+                raise serializers.ValidationError(
+                    {k: [f"Unknown filter field; allowed: {allowed}."] for k in unknown}
+                )
+        return super().to_internal_value(data)
+
+
 def _filter_of(payload) -> dict:
     """The request's filter in the form the shared clean function checks (ISO dates)."""
     return {
