@@ -560,6 +560,34 @@ def _psq_section(read: CriterionRead, p: dict, family_scales: Mapping[str, list[
     }
 
 
+def criterion_codings(
+    report: CriterionReport,
+) -> tuple[dict[int, dict[int, str | None]], dict[int, str]]:
+    """Per coder {session id: category code or None} of a report's AAI part, and coder emails.
+
+    The codings the report's filter selects, with the classification its ``source`` names (the
+    coder's choice or the rule's); a coding without one is None. Empty without an AAI part.
+    """
+    p = report.parameters
+    if "aai" not in (p.get("parts") or ["aai"]):
+        return {}, {}
+    system = report.coding_system
+    classification = system.classifications.prefetch_related("categories").get(
+        code=p["classification"]
+    )
+    read = criterion_read(
+        coding_system=system,
+        project_id=report.project_id,
+        filter=report.filter,
+        classification=classification,
+        source=p.get("source") or "coder",
+        scale_source=None,
+        rupture=False,
+        salience_item=None,
+    )
+    return read.labels, {c["id"]: c["email"] for c in read.coders}
+
+
 def criterion_results(report: CriterionReport) -> tuple[dict, list[int]]:
     """Read and compare everything the report's parameters and filter ask for.
 

@@ -34,6 +34,7 @@ from apps.projects.models import Membership, Role
 from apps.projects.services import project_create
 from apps.reliability.criterion_data import criterion_read
 from apps.reliability.criterion_reports import (
+    criterion_codings,
     criterion_report_compute,
     criterion_report_request,
 )
@@ -232,6 +233,9 @@ def test_derived_source_uses_the_same_rule_as_each_coding():
         )
         session = assignment.transcript.session_id
         assert read.labels[assignment.coder_id][session] == shown[0]["category_code"]
+    labels, emails = criterion_codings(report)
+    assert labels == read.labels
+    assert emails[a.pk] == EMAILS[0]
 
 
 def test_many_codings_derive_as_each_coding_alone():
