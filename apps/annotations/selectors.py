@@ -71,22 +71,31 @@ class DerivationContext:
     category_ids: dict[int, dict[str, int]]  # classification id -> {category code: id}
 
 
-def derivation_context(coding_system_id: int) -> DerivationContext:
-    """The classifications with a rule, and how markers and rating items score scales."""
-    classifications = tuple(
-        (
-            c,
-            ClassificationSpec(
-                code=c.code,
-                name=c.name,
-                categories=[CategorySpec(code=x.code, name=x.name) for x in c.categories.all()],
-                derivation=DerivationSpec(**c.derivation),
-            ),
+def derivation_context(
+    coding_system_id: int, *, with_classifications: bool = True
+) -> DerivationContext:
+    """The classifications with a rule, and how markers and rating items score scales.
+
+    ``with_classifications=False`` reads only the scales (for scale scores without deriving).
+    """
+    classifications = (
+        tuple(
+            (
+                c,
+                ClassificationSpec(
+                    code=c.code,
+                    name=c.name,
+                    categories=[CategorySpec(code=x.code, name=x.name) for x in c.categories.all()],
+                    derivation=DerivationSpec(**c.derivation),
+                ),
+            )
+            for c in Classification.objects.filter(coding_system_id=coding_system_id)
+            .order_by("position", "id")
+            .prefetch_related("categories")
+            if c.derivation
         )
-        for c in Classification.objects.filter(coding_system_id=coding_system_id)
-        .order_by("position", "id")
-        .prefetch_related("categories")
-        if c.derivation
+        if with_classifications
+        else ()
     )
     scales = list(
         Scale.objects.filter(coding_system_id=coding_system_id)

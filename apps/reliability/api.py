@@ -92,7 +92,6 @@ class ReportFilterSerializer(serializers.Serializer):
         "consensus for criterion reports.",
     )
 
-
     def to_internal_value(self, data):
         # A misspelt key would otherwise be dropped and the report read every session.
         if isinstance(data, dict):

@@ -71,8 +71,10 @@ class CriterionRead:
     """Everything a criterion report compares, keyed by coder id and session id."""
 
     coders: list[dict]  # [{"id", "email", "name"}], by id
-    # {coder: {session: category code or None}}: the AAI part's classifications.
-    labels: dict[int, dict[int, str | None]] = field(default_factory=dict)
+    # The AAI part's classification of each coding (aligned with ``coding_coder``): an index
+    # into ``label_names`` (the classification's category codes), -1 for none.
+    label: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    label_names: tuple[str, ...] = ()
     # Scale scores: one row per coding (aligned with ``coding_coder``/``coding_session``),
     # one column per scale of ``scale_codes``; NaN where the coding has no score.
     scale_codes: list[str] = field(default_factory=list)
@@ -111,6 +113,17 @@ def _answer_code(field_name: str):
         default=Value(-1),
         output_field=BigIntegerField(),
     )
+
+
+def labels_by_coder(read: CriterionRead) -> dict[int, dict[int, str | None]]:
+    """{coder: {session: category code or None}} of a read's AAI part."""
+    out: dict[int, dict[int, str | None]] = {c["id"]: {} for c in read.coders}
+    names = (*read.label_names, None)  # index -1 reads None
+    for coder, session, label in zip(
+        read.coding_coder.tolist(), read.coding_session.tolist(), read.label.tolist(), strict=True
+    ):
+        out[coder][session] = names[label]
+    return out
 
 
 def _coding_rows(
@@ -300,7 +313,7 @@ def criterion_read(
 
     context: DerivationContext | None = None
     if source == "derived" or scale_source is not None:
-        context = derivation_context(coding_system.pk)
+        context = derivation_context(coding_system.pk, with_classifications=source == "derived")
     derive_sources = (
         {c.derivation.get("source") for c, _ in context.classifications}
         if source == "derived"
@@ -316,19 +329,18 @@ def criterion_read(
             _session_ratings(scope, context.item_scale), ids, context.item_scale, context, np.nan
         )
     if classification is not None:
+        categories = list(classification.categories.all())
+        read.label_names = tuple(c.code for c in categories)
         if source == "derived":
-            label = dict(
-                zip(
-                    ids.tolist(),
-                    _derived_labels(context, classification, counts, ratings, len(ids)),
-                    strict=True,
-                )
-            )
+            index = {code: i for i, code in enumerate(read.label_names)}
+            derived = _derived_labels(context, classification, counts, ratings, len(ids))
+            read.label = np.array([index.get(code, -1) for code in derived], np.int64)
         else:
-            code_of = {c.pk: c.code for c in classification.categories.all()}
-            label = {a: code_of.get(c) for a, c in rows[:, [0, 3]].tolist()}
-        for a, coder, session in rows[:, :3].tolist():
-            read.labels.setdefault(coder, {})[session] = label.get(a)
+            # Category id -> position among the classification's categories; 0 (none) -> -1.
+            lookup = np.full(max(c.pk for c in categories) + 1, -1, np.int64)
+            lookup[[c.pk for c in categories]] = np.arange(len(categories))
+            chosen = rows[:, 3]
+            read.label = np.where(chosen > 0, lookup[np.clip(chosen, 0, len(lookup) - 1)], -1)
     if scale_source is not None:
         scored = set(
             (context.item_scale if scale_source == "ratings" else context.marker_scale).values()

@@ -42,6 +42,7 @@ from apps.reliability.criterion_data import (
     CriterionRead,
     codes_ruptures,
     criterion_read,
+    labels_by_coder,
     rupture_scales,
     salience_items,
 )
@@ -52,7 +53,8 @@ from apps.reliability.stats.criterion import (
     PACS_CRITERION,
     POLICIES,
     UNRESOLVED,
-    compare_coders_with_criterion,
+    CodedArrays,
+    compare_coded_arrays,
     resolved_criteria,
     scale_against_criterion,
 )
@@ -585,7 +587,7 @@ def criterion_codings(
         rupture=False,
         salience_item=None,
     )
-    return read.labels, {c["id"]: c["email"] for c in read.coders}
+    return labels_by_coder(read), {c["id"]: c["email"] for c in read.coders}
 
 
 def criterion_results(report: CriterionReport) -> tuple[dict, list[int]]:
@@ -631,8 +633,15 @@ def criterion_results(report: CriterionReport) -> tuple[dict, list[int]]:
     used: set[int] = set()
     if classification is not None:
         mapping = StatsMapping(p["mapping"])
-        comparison = compare_coders_with_criterion(
-            {c["id"]: read.labels.get(c["id"], {}) for c in read.coders},
+        coders = [c["id"] for c in read.coders]
+        comparison = compare_coded_arrays(
+            CodedArrays(
+                coders=tuple(coders),
+                coder=np.searchsorted(coders, read.coding_coder),
+                session=read.coding_session,
+                label=read.label,
+                labels=read.label_names,
+            ),
             read.criteria,
             mapping=mapping,
             policy=p["policy"],
@@ -701,4 +710,5 @@ def criterion_report_compute(
         job_heartbeat(**job, progress=5)
         results, used = criterion_results(report)
     job_finish(**job, results=results, sessions_used=used, versions=library_versions())
-    return CriterionReport.objects.get(pk=report_id)
+    # The results were just written; they load again only if the caller reads them.
+    return CriterionReport.objects.defer("results").get(pk=report_id)

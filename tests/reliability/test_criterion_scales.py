@@ -32,7 +32,7 @@ from apps.codebooks.services import coding_system_import_file
 from apps.codebooks.specs import CategorySpec, ClassificationSpec, DerivationSpec
 from apps.projects.models import Membership, Role
 from apps.projects.services import project_create
-from apps.reliability.criterion_data import criterion_read
+from apps.reliability.criterion_data import criterion_read, labels_by_coder
 from apps.reliability.criterion_reports import (
     criterion_codings,
     criterion_report_compute,
@@ -232,9 +232,9 @@ def test_derived_source_uses_the_same_rule_as_each_coding():
             list(RatingValue.objects.filter(assignment=assignment)),
         )
         session = assignment.transcript.session_id
-        assert read.labels[assignment.coder_id][session] == shown[0]["category_code"]
+        assert labels_by_coder(read)[assignment.coder_id][session] == shown[0]["category_code"]
     labels, emails = criterion_codings(report)
-    assert labels == read.labels
+    assert labels == labels_by_coder(read)
     assert emails[a.pk] == EMAILS[0]
 
 

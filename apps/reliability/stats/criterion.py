@@ -484,9 +484,28 @@ def view_agreement(
     pairs: PairedLabels, *, view: str = "three_way", conf: float = 0.95, n_coders: int = 1
 ) -> ViewAgreement:
     """Percent agreement (Wilson), Cohen's kappa, AC1, confusion matrix and per-class accuracy."""
-    cats = pairs.categories
-    n = len(pairs.coded)
-    rt = _encode_pairs(pairs)
+    return _view_from_ratings(
+        _encode_pairs(pairs),
+        view=view,
+        exclusions=pairs.exclusions,
+        sessions=pairs.sessions,
+        conf=conf,
+        n_coders=n_coders,
+    )
+
+
+def _view_from_ratings(
+    rt: Ratings,
+    *,
+    view: str,
+    exclusions: tuple[Exclusion, ...],
+    sessions: tuple[Hashable, ...],
+    conf: float,
+    n_coders: int,
+) -> ViewAgreement:
+    """One view from its pairs as (n, 2) codes over the view's categories (coded, criterion)."""
+    cats = rt.categories
+    n = rt.n_units
     table = contingency_table(rt)
     empty = "no session has both a coded and a criterion class"
     agree = int(np.trace(table))
@@ -513,10 +532,10 @@ def view_agreement(
         kappa=kappa,
         ac1=ac1,
         per_class=per_class,
-        exclusions=pairs.exclusions,
+        exclusions=exclusions,
         n_coders=n_coders,
         note=POOLED_NOTE if n_coders > 1 else None,
-        sessions=pairs.sessions,
+        sessions=sessions,
     )
 
 
@@ -672,6 +691,148 @@ def compare_coders_with_criterion(
     }
     pooled = _agreements(paired, conf, n_coders=len(order))
     return CoderComparison(per_coder=per, pooled=pooled, n_coders=len(order), policy=policy)
+
+
+@dataclass(frozen=True)
+class CodedArrays:
+    """Many codings' classifications as aligned arrays, for reports over thousands of codings.
+
+    Entry i is one coding: ``coder[i]`` indexes ``coders`` (the output order), ``session[i]``
+    is its session id and ``label[i]`` indexes ``labels`` (the classification's category
+    codes, mapped or not), -1 for no classification. Entries of one coder keep their order.
+    """
+
+    coders: tuple[Hashable, ...]
+    coder: np.ndarray
+    session: np.ndarray
+    label: np.ndarray
+    labels: tuple[str, ...]
+
+
+def compare_coded_arrays(
+    coded: CodedArrays,
+    criteria: Mapping[Hashable, CriterionRecord],
+    *,
+    mapping: CriterionMapping = PACS_CRITERION,
+    policy: Policy = "secondary",
+    collapse: Mapping[str, str] | None = SECURE_VS_INSECURE,
+    conf: float = 0.95,
+) -> CoderComparison:
+    """:func:`compare_coders_with_criterion` on arrays: the same pairs, exclusions and views.
+
+    Each session's criterion is resolved once per distinct AAI record and policy, each coded
+    label once per category; the pairs are then array lookups, so no step loops over codings
+    in Python except to name the sessions left out.
+    """
+    n_coders = len(coded.coders)
+    coder = np.asarray(coded.coder, dtype=np.int64)
+    label = np.asarray(coded.label, dtype=np.int64)
+    # Coder by coder, each coder's entries in their given order (the pooled stacking order).
+    order = np.argsort(coder, kind="stable")
+    coder, label = coder[order], label[order]
+    session = np.asarray(coded.session)[order]
+    session_list = session.tolist()
+    known = list(criteria)
+    position = {s: i for i, s in enumerate(known)}
+    at = np.fromiter((position.get(s, -1) for s in session_list), np.int64, count=len(order))
+    reasons: list[str] = []
+
+    def reason_code(why: str) -> int:
+        if why not in reasons:
+            reasons.append(why)
+        return reasons.index(why)
+
+    no_criterion = reason_code(NO_CRITERION)
+    categories = mapping.categories
+    category_index = {c: i for i, c in enumerate(categories)}
+    resolved_by_policy: dict[str, np.ndarray] = {}
+
+    def resolved(pol: Policy) -> np.ndarray:
+        """Per coding: the compared coded category's index, or -1 - reason code."""
+        if pol not in resolved_by_policy:
+            per_record = _Resolved({k: criteria[k] for k in known}, mapping, pol)
+            per_session = np.array(
+                [
+                    category_index[b] if b is not None else -1 - reason_code(str(why))
+                    for b, why in (per_record(k) for k in known)
+                ],
+                dtype=np.int64,
+            ).reshape(-1)
+            resolved_by_policy[pol] = np.where(
+                at >= 0, per_session[np.maximum(at, 0)] if len(known) else -1, -1 - no_criterion
+            )
+        return resolved_by_policy[pol]
+
+    no_classification = reason_code(NO_CLASSIFICATION)
+    unmapped = reason_code(UNMAPPED)
+    paired: dict[str, list[tuple[np.ndarray, tuple[Exclusion, ...], tuple[Hashable, ...]]]] = {}
+    view_cats: dict[str, tuple[Hashable, ...]] = {}
+    for name, pol, col in _view_specs(mapping, policy, collapse):
+        cats = _view_categories(mapping, pol, col)
+        view_cats[name] = cats
+        in_view = {c: i for i, c in enumerate(cats)}
+        comparable = {
+            c: in_view[col[c] if col is not None else c]
+            for c, k in mapping.to_criterion.items()
+            if pol == "own_class" or k not in UNRESOLVED
+        }
+        label_lut = np.array([comparable.get(x, -1) for x in coded.labels] + [-1], np.int64)
+        a = label_lut[label]  # label -1 reads the last entry, -1
+        b_category = resolved(pol)
+        # A category outside this view (mapped to U in an organised view) was already left
+        # out by the resolution; -1 keeps the lookup total.
+        criterion_lut = np.array(
+            [in_view.get(col.get(c) if col is not None else c, -1) for c in categories] + [-1],
+            np.int64,
+        )
+        b = np.where(b_category >= 0, criterion_lut[np.maximum(b_category, 0)], -1)
+        why = np.where(
+            label < 0,
+            no_classification,
+            np.where(a < 0, unmapped, np.where(b_category < 0, -1 - b_category, -1)),
+        )
+        keep = why < 0
+        codes = np.stack([a, b], axis=1)
+        blocks = []
+        for k in range(n_coders):
+            mine = coder == k
+            kept = mine & keep
+            left = np.flatnonzero(mine & ~keep).tolist()
+            exclusions = tuple(
+                Exclusion(session_list[i], reasons[int(why[i])], coded.coders[k]) for i in left
+            )
+            blocks.append(
+                (
+                    codes[kept],
+                    exclusions,
+                    tuple(session[kept].tolist()),
+                )
+            )
+        paired[name] = blocks
+
+    def view(name: str, blocks, n: int) -> ViewAgreement:
+        cats = view_cats[name]
+        codes = np.concatenate([c for c, _, _ in blocks]) if blocks else np.zeros((0, 2), np.int64)
+        scores = (
+            np.array([float(c) for c in cats])
+            if cats and all(_is_number(c) for c in cats)
+            else None
+        )
+        return _view_from_ratings(
+            Ratings(codes=codes.reshape(-1, 2), categories=tuple(cats), scores=scores),
+            view=name,
+            exclusions=tuple(e for _, ex, _ in blocks for e in ex),
+            sessions=tuple(s for _, _, ss in blocks for s in ss),
+            conf=conf,
+            n_coders=n,
+        )
+
+    per = {
+        key: {name: view(name, [blocks[k]], 1) for name, blocks in paired.items()}
+        for k, key in enumerate(coded.coders)
+    }
+    pooled = {name: view(name, blocks, n_coders) for name, blocks in paired.items()}
+    return CoderComparison(per_coder=per, pooled=pooled, n_coders=n_coders, policy=policy)
 
 
 # ---------------------------------------------------------------------------------------------
