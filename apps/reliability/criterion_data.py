@@ -36,7 +36,7 @@ from apps.annotations.selectors import DerivationContext, derivation_context
 from apps.assignments.models import Assignment, Purpose
 from apps.codebooks.derivation import derive_categories
 from apps.codebooks.models import Classification, CodingSystem, Level, RatingItem, Scale
-from apps.reliability.dataset import int_rows, report_assignments
+from apps.reliability.dataset import INT4_MAX, int_rows, report_assignments
 from apps.reliability.stats.criterion import CriterionRecord
 from apps.transcripts.models import AAIClass
 
@@ -168,7 +168,9 @@ def _coding_rows(
         )
         columns += ["psq_p", "psq_pi", "psq_t", "psq_ti"]
     if purpose != Purpose.CONSENSUS:
-        rows = int_rows(assignments.order_by().values_list(*columns), len(columns))
+        # The AAI and PSQ columns are small codes; ids stay 8 bytes.
+        small = [i for i, c in enumerate(columns) if c.startswith(("aai_", "psq_"))]
+        rows = int_rows(assignments.order_by().values_list(*columns), len(columns), int4=small)
         return rows[np.argsort(rows[:, 0], kind="stable")], assignments.values("pk"), []
     seen: dict[int, tuple] = {}
     duplicates = set()
@@ -185,18 +187,32 @@ def _coding_rows(
     return rows, scope, sorted(duplicates)
 
 
-def _marker_counts(scope, marker_ids) -> np.ndarray:
-    """(assignment, marker, applications) for these markers."""
+def _fits(sorted_ids) -> bool:
+    """Whether these (sorted, positive) ids fit in 32 bits: then they are packed in 4 bytes."""
+    return len(sorted_ids) == 0 or int(sorted_ids[-1]) <= INT4_MAX
+
+
+def _narrow(ids: np.ndarray, keys) -> list[int]:
+    """Of (assignment id, marker or item id, value or count), the columns that fit in 32
+    bits: the ids when small enough; the value or count always (an integer column, a count
+    per coding). ``ids`` are sorted."""
+    fits = [_fits(ids), _fits(sorted(keys)), True]
+    return [i for i, ok in enumerate(fits) if ok]
+
+
+def _marker_counts(scope, marker_ids, ids: np.ndarray) -> np.ndarray:
+    """(assignment, marker, applications) for these markers; ``ids`` the codings read."""
     return int_rows(
         MarkerApplication.objects.filter(assignment_id__in=scope, marker_id__in=list(marker_ids))
         .values("assignment_id", "marker_id")
         .annotate(n=Count("id"))
         .values_list("assignment_id", "marker_id", "n"),
         3,
+        int4=_narrow(ids, marker_ids),
     )
 
 
-def _session_ratings(scope, item_ids) -> np.ndarray:
+def _session_ratings(scope, item_ids, ids: np.ndarray) -> np.ndarray:
     """(assignment, rating item, value) of these session-level items."""
     return int_rows(
         RatingValue.objects.filter(
@@ -205,6 +221,7 @@ def _session_ratings(scope, item_ids) -> np.ndarray:
         .order_by()
         .values_list("assignment_id", "item_id", "value"),
         3,
+        int4=_narrow(ids, item_ids),
     )
 
 
@@ -322,11 +339,15 @@ def criterion_read(
     counts = ratings = None
     if scale_source == "marker_counts" or derive_sources - {"ratings"}:
         counts = _scale_matrix(
-            _marker_counts(scope, context.marker_scale), ids, context.marker_scale, context, 0
+            _marker_counts(scope, context.marker_scale, ids), ids, context.marker_scale, context, 0
         ).astype(np.int64)
     if scale_source == "ratings" or "ratings" in derive_sources:
         ratings = _scale_matrix(
-            _session_ratings(scope, context.item_scale), ids, context.item_scale, context, np.nan
+            _session_ratings(scope, context.item_scale, ids),
+            ids,
+            context.item_scale,
+            context,
+            np.nan,
         )
     if classification is not None:
         categories = list(classification.categories.all())
@@ -358,7 +379,7 @@ def criterion_read(
             )
         }
         tally = np.zeros((len(ids), len(RUPTURE_FAMILIES)), np.int64)
-        found = _marker_counts(scope, marker_family)
+        found = _marker_counts(scope, marker_family, ids)
         if len(found):
             lookup = np.zeros(max(int(found[:, 1].max()), *marker_family) + 1, np.int64)
             lookup[list(marker_family)] = list(marker_family.values())
@@ -373,6 +394,7 @@ def criterion_read(
                 .annotate(peak=Max("value"))
                 .values_list("assignment_id", "peak"),
                 2,
+                int4=[0, 1] if _fits(ids) else [1],
             )
             peak[np.searchsorted(ids, peaks[:, 0])] = peaks[:, 1]
         read.rupture_counts, read.peak = tally, peak

@@ -30,7 +30,6 @@ from apps.codebooks.models import Classification, CodingSystem
 from apps.jobs.services import (
     job_claim,
     job_finish,
-    job_heartbeat,
     job_keepalive,
     job_pending_for_submissions,
     job_queue,
@@ -441,16 +440,23 @@ def _scales_section(
         for k in mapping.to_criterion.values()
         if k not in UNRESOLVED or (policy == "own_class" and k == "U")
     ]
-    # Each coding's criterion class (None: left out), aligned with the score rows.
-    labels = np.array([resolved.get(s) for s in read.coding_session.tolist()], dtype=object)
-    has_class = labels != None  # noqa: E711 (element-wise on an object array)
+    # Each coding's criterion class as an index into ``classes`` (-1: left out), aligned with
+    # the score rows; a class outside ``classes`` (never under these policies) would be -1.
+    index = {k: i for i, k in enumerate(classes)}
+    per_session = {s: index.get(k, -1) for s, k in resolved.items()}
+    codes = np.fromiter(
+        (per_session.get(s, -1) for s in read.coding_session.tolist()),
+        np.int64,
+        count=len(read.coding_session),
+    )
+    has_class = codes >= 0
 
     def block(rows: np.ndarray) -> dict:
         out = {}
         for j, scale in enumerate(read.scale_codes):
             values = read.scale_scores[rows, j]
             result = scale_against_criterion(
-                scale, labels[rows], values, scale_class.get(scale), classes, conf=conf
+                scale, codes[rows], values, scale_class.get(scale), classes, conf=conf
             )
             out[scale] = {
                 **result.to_dict(),
@@ -706,8 +712,8 @@ def criterion_report_compute(
     if report is None:
         return CriterionReport.objects.filter(pk=report_id).first()
     job = {"model": CriterionReport, "job_id": report_id, "task_id": report.task_id}
+    # Claiming wrote the first heartbeat; the keepalive thread writes the next ones.
     with job_keepalive(**job), _collect_new_objects_only():
-        job_heartbeat(**job, progress=5)
         results, used = criterion_results(report)
     job_finish(**job, results=results, sessions_used=used, versions=library_versions())
     # The results were just written; they load again only if the caller reads them.

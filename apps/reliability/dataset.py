@@ -9,6 +9,7 @@ transcript is missing (-1 / NaN) for its units, never "absent".
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -55,12 +56,17 @@ class Dataset:
     coded: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), bool))
 
 
-def int_rows(queryset, n_columns: int) -> np.ndarray:
+INT4_MAX = 2**31 - 1
+
+
+def int_rows(queryset, n_columns: int, *, int4: Sequence[int] = ()) -> np.ndarray:
     """Read a values_list queryset of integer columns into an (n, n_columns) int64 array.
 
-    On PostgreSQL the server packs all rows into one bytea of big-endian int8s that numpy
+    On PostgreSQL the server packs all rows into one bytea of big-endian integers that numpy
     reads directly, instead of building millions of Python tuples; elsewhere the ordinary
-    cursor is used. Row order is not kept. Columns must not be NULL.
+    cursor is used. Row order is not kept. Columns must not be NULL. ``int4`` names the
+    columns known to fit in 32 bits (an integer column, small codes, ids below 2**31): they
+    are packed in 4 bytes, which halves the server's packing work for them.
     """
     sql, params = queryset.query.sql_with_params()
     if connection.vendor != "postgresql":
@@ -69,7 +75,11 @@ def int_rows(queryset, n_columns: int) -> np.ndarray:
             rows = cursor.fetchall()
         return np.array(rows, dtype=np.int64).reshape(-1, n_columns)
     names = [f"c{i}" for i in range(n_columns)]
-    packed = " || ".join(f"int8send({n}::int8)" for n in names)
+    small = set(int4)
+    packed = " || ".join(
+        f"int4send({n}::int4)" if i in small else f"int8send({n}::int8)"
+        for i, n in enumerate(names)
+    )
     # Built only from the ORM's compiled SQL and fixed column names; values stay bound params.
     wrapped = f"SELECT string_agg({packed}, ''::bytea) FROM ({sql}) AS q({', '.join(names)})"  # noqa: S608
     with connection.cursor() as cursor:
@@ -77,7 +87,12 @@ def int_rows(queryset, n_columns: int) -> np.ndarray:
         data = cursor.fetchone()[0]
     if not data:
         return np.zeros((0, n_columns), np.int64)
-    return np.frombuffer(bytes(data), dtype=">i8").reshape(-1, n_columns).astype(np.int64)
+    record = np.dtype([(n, ">i4" if i in small else ">i8") for i, n in enumerate(names)])
+    found = np.frombuffer(bytes(data), dtype=record)
+    out = np.empty((found.shape[0], n_columns), np.int64)
+    for i, n in enumerate(names):
+        out[:, i] = found[n]
+    return out
 
 
 def report_assignments(*, coding_system_id: int, project_id: int, filter: dict):

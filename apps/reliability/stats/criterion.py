@@ -930,27 +930,30 @@ def _summary(x: np.ndarray) -> ClassSummary:
 
 def scale_against_criterion(
     scale: str,
-    labels: np.ndarray,
+    codes: np.ndarray,
     values: np.ndarray,
     own_class: str | None,
     classes: Sequence[str],
     *,
+    shown: int | None = None,
     conf: float = 0.95,
 ) -> ScaleCriterion:
-    """One scale from aligned arrays: each entry's criterion class (None: left out) and score.
+    """One scale from aligned arrays: each entry's criterion class and score.
 
-    Entries without a class or with a NaN score are left out. Mean and SD (n - 1) per class in
-    ``classes`` order; the AUC of ``own_class`` against the rest (undefined without one).
+    ``codes[i]`` indexes ``classes`` (-1: no class, left out); entries with a NaN score are
+    left out too. Mean and SD (n - 1) for the first ``shown`` classes (default all), in order;
+    the AUC of ``own_class`` against every other entry (undefined without an own class).
     """
-    labels = np.asarray(labels, dtype=object)
+    codes = np.asarray(codes, dtype=np.int64)
     values = np.asarray(values, dtype=float)
-    keep = (labels != None) & ~np.isnan(values)  # noqa: E711 (element-wise on an object array)
-    labels, values = labels[keep], values[keep]
-    by_class = {str(c): _summary(values[labels == c]) for c in classes}
+    keep = (codes >= 0) & ~np.isnan(values)
+    codes, values = codes[keep], values[keep]
+    shown = len(classes) if shown is None else shown
+    by_class = {str(c): _summary(values[codes == k]) for k, c in enumerate(classes[:shown])}
     if own_class is None:
         auc = StatResult.undefined(f"scale {scale!r} has no criterion class of its own")
     else:
-        own = labels == own_class
+        own = codes == (list(classes).index(own_class) if own_class in classes else -2)
         auc = auc_mann_whitney(values[own], values[~own], conf)
     return ScaleCriterion(scale=scale, own_class=own_class, by_class=by_class, auc=auc)
 
@@ -977,9 +980,12 @@ def scales_against_criterion(
             for s, v in by_session.items()
             if s in criterion and not is_missing(v)
         ]
-        labels = np.array([c for c, _ in pairs], dtype=object)
+        # Classes outside ``order`` are not summarised but count among "the rest".
+        every = [*order, *dict.fromkeys(c for c, _ in pairs if c not in order)]
+        index = {c: k for k, c in enumerate(every)}
+        codes = np.array([index[c] for c, _ in pairs], dtype=np.int64)
         values = np.array([v for _, v in pairs], dtype=float)
         out[scale] = scale_against_criterion(
-            scale, labels, values, scale_class.get(scale), order, conf=conf
+            scale, codes, values, scale_class.get(scale), every, shown=len(order), conf=conf
         )
     return out
