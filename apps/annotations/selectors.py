@@ -184,8 +184,9 @@ def derived_classifications(
 ) -> list[dict]:
     """The rule-derived category of each classification, shown beside the coder's choice.
 
-    Criterion reports derive many codings at once through the same ``coding_scale_scores``
-    and ``derive_from_scores`` (apps/reliability/criterion_reports.py), so both agree.
+    Criterion reports derive many codings at once from the same scale scores (one row per
+    coding, apps/reliability/criterion_data.py) with ``derive_categories``, which gives
+    ``derive_classification``'s category row by row (tests/reliability/test_criterion_scales.py).
     """
     context = context or derivation_context(assignment.coding_system_id)
     if not context.classifications:

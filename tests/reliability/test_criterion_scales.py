@@ -34,10 +34,10 @@ from apps.projects.models import Membership, Role
 from apps.projects.services import project_create
 from apps.reliability.criterion_data import criterion_read, labels_by_coder
 from apps.reliability.criterion_reports import (
-    criterion_codings,
     criterion_report_compute,
     criterion_report_request,
 )
+from apps.reliability.criterion_results import criterion_codings
 from apps.reliability.models import ReportState
 from apps.transcripts.models import Case, Session
 from apps.transcripts.services import case_update, transcripts_import
