@@ -378,24 +378,39 @@ def criterion_read(
                 "pk", "scale_id"
             )
         }
-        tally = np.zeros((len(ids), len(RUPTURE_FAMILIES)), np.int64)
-        found = _marker_counts(scope, marker_family, ids)
-        if len(found):
-            lookup = np.zeros(max(int(found[:, 1].max()), *marker_family) + 1, np.int64)
-            lookup[list(marker_family)] = list(marker_family.values())
-            np.add.at(tally, (np.searchsorted(ids, found[:, 0]), lookup[found[:, 1]]), found[:, 2])
-        peak = np.full(len(ids), np.nan)
+        # One query: (assignment, marker, applications) per rupture marker, and
+        # (assignment, 0, peak salience) per coding with a rated segment (ids start at 1).
+        found = (
+            MarkerApplication.objects.filter(
+                assignment_id__in=scope, marker_id__in=list(marker_family)
+            )
+            .order_by()
+            .values("assignment_id", "marker_id")
+            .annotate(n=Count("id"))
+            .values_list("assignment_id", "marker_id", "n")
+        )
         if salience_item is not None:
-            peaks = int_rows(
+            peaks = (
                 RatingValue.objects.filter(
                     assignment_id__in=scope, item=salience_item, segment__isnull=False
                 )
+                .order_by()
                 .values("assignment_id")
-                .annotate(peak=Max("value"))
-                .values_list("assignment_id", "peak"),
-                2,
-                int4=[0, 1] if _fits(ids) else [1],
+                .annotate(key=Value(0, output_field=BigIntegerField()), peak=Max("value"))
+                .values_list("assignment_id", "key", "peak")
             )
-            peak[np.searchsorted(ids, peaks[:, 0])] = peaks[:, 1]
+            found = found.union(peaks, all=True)
+        found = int_rows(found, 3, int4=_narrow(ids, marker_family))
+        is_peak = found[:, 1] == 0
+        peak = np.full(len(ids), np.nan)
+        peak[np.searchsorted(ids, found[is_peak, 0])] = found[is_peak, 2]
+        counts = found[~is_peak]
+        tally = np.zeros((len(ids), len(RUPTURE_FAMILIES)), np.int64)
+        if len(counts):
+            lookup = np.zeros(max(int(counts[:, 1].max()), *marker_family) + 1, np.int64)
+            lookup[list(marker_family)] = list(marker_family.values())
+            np.add.at(
+                tally, (np.searchsorted(ids, counts[:, 0]), lookup[counts[:, 1]]), counts[:, 2]
+            )
         read.rupture_counts, read.peak = tally, peak
     return read
