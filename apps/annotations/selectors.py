@@ -151,17 +151,11 @@ def coding_scale_scores(
 
 
 def derive_from_scores(
-    context: DerivationContext,
-    counts: Mapping[str, int],
-    rated: Mapping[str, float],
-    *,
-    only: int | None = None,
+    context: DerivationContext, counts: Mapping[str, int], rated: Mapping[str, float]
 ) -> list[dict]:
-    """The rule-derived category of each classification with a rule (or of ``only``)."""
+    """The rule-derived category of each classification with a rule, from scale scores."""
     derived = []
     for c, spec in context.classifications:
-        if only is not None and c.pk != only:
-            continue
         scores = rated if c.derivation.get("source") == "ratings" else counts
         code, reason = derive_classification(spec, scores, scale_names=context.scale_names)
         derived.append(

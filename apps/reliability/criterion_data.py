@@ -128,8 +128,9 @@ def labels_by_coder(read: CriterionRead) -> dict[int, dict[int, str | None]]:
 
 def _coding_rows(
     assignments, purpose: str, *, chosen: Classification | None, aai: bool, psq: bool
-) -> tuple[np.ndarray, object, list[int]]:
-    """One row per coding read, sorted by id, the scope for the other queries, duplicates.
+) -> tuple[np.ndarray, dict[str, int], object, list[int]]:
+    """One row per coding read sorted by id, its columns by name, the scope for the other
+    queries, and the duplicated consensus sessions.
 
     Columns: id, coder, session; with ``chosen`` the coder's category id (0 none); with
     ``aai`` the case's AAI primary and secondary (1 + index in AAI_CODES, 0 none); with
@@ -171,7 +172,8 @@ def _coding_rows(
         # The AAI and PSQ columns are small codes; ids stay 8 bytes.
         small = [i for i, c in enumerate(columns) if c.startswith(("aai_", "psq_"))]
         rows = int_rows(assignments.order_by().values_list(*columns), len(columns), int4=small)
-        return rows[np.argsort(rows[:, 0], kind="stable")], assignments.values("pk"), []
+        rows = rows[np.argsort(rows[:, 0], kind="stable")]
+        return rows, {c: i for i, c in enumerate(columns)}, assignments.values("pk"), []
     seen: dict[int, tuple] = {}
     duplicates = set()
     for row in assignments.order_by("transcript__session_id", "-submitted_at", "-id").values_list(
@@ -184,7 +186,7 @@ def _coding_rows(
     kept = sorted(seen.values())
     rows = np.array(kept, dtype=np.int64).reshape(-1, len(columns))
     scope = Assignment.objects.filter(pk__in=[r[0] for r in kept]).values("pk")
-    return rows, scope, sorted(duplicates)
+    return rows, {c: i for i, c in enumerate(columns)}, scope, sorted(duplicates)
 
 
 def _fits(sorted_ids) -> bool:
@@ -287,7 +289,7 @@ def criterion_read(
         coding_system_id=coding_system.pk, project_id=project_id, filter=filter
     )
     purpose = filter.get("purpose") or Purpose.INDEPENDENT
-    rows, scope, duplicates = _coding_rows(
+    rows, column, scope, duplicates = _coding_rows(
         assignments,
         purpose,
         chosen=classification if source == "coder" else None,
@@ -308,22 +310,28 @@ def criterion_read(
     sessions, first, index = np.unique(session_of, return_index=True, return_inverse=True)
     read.sessions = sessions.tolist()
     read.coding_session_index = index.reshape(-1)
-    extra = rows[first, 3 + (source == "coder") :].tolist() if len(rows) else []
+    per_session = rows[first]
     if classification is not None:
         labels = (None, *AAI_CODES)
         read.criteria = {
-            s: CriterionRecord(labels[row[0]], labels[row[1]])
-            for s, row in zip(read.sessions, extra, strict=True)
+            s: CriterionRecord(labels[primary], labels[secondary])
+            for s, primary, secondary in zip(
+                read.sessions,
+                per_session[:, column["aai_1"]].tolist(),
+                per_session[:, column["aai_2"]].tolist(),
+                strict=True,
+            )
         }
     if rupture:
-        at = 2 if classification is not None else 0
-        per_session = rows[first, 3 + (source == "coder") + at :].astype(float)
-        if not len(rows):
-            per_session = np.zeros((0, 4))
-        intensity = np.where(per_session[:, [1, 3]] < 0, np.nan, per_session[:, [1, 3]])
+
+        def reporter(answer: str, level: str) -> tuple[np.ndarray, np.ndarray]:
+            intensity = per_session[:, column[level]].astype(float)
+            intensity[intensity < 0] = np.nan
+            return per_session[:, column[answer]].astype(np.int8), intensity
+
         read.psq = {
-            "patient": (per_session[:, 0].astype(np.int8), intensity[:, 0]),
-            "therapist": (per_session[:, 2].astype(np.int8), intensity[:, 1]),
+            "patient": reporter("psq_p", "psq_pi"),
+            "therapist": reporter("psq_t", "psq_ti"),
         }
     if not len(rows):
         return read
@@ -360,7 +368,7 @@ def criterion_read(
             # Category id -> position among the classification's categories; 0 (none) -> -1.
             lookup = np.full(max(c.pk for c in categories) + 1, -1, np.int64)
             lookup[[c.pk for c in categories]] = np.arange(len(categories))
-            chosen = rows[:, 3]
+            chosen = rows[:, column["chosen_category"]]
             read.label = np.where(chosen > 0, lookup[np.clip(chosen, 0, len(lookup) - 1)], -1)
     if scale_source is not None:
         scored = set(

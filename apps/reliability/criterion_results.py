@@ -126,9 +126,7 @@ def _scales_section(
         "per_coder": per_coder,
         "pooled": pooled,
         "n_coders": len(read.coders),
-        "note": PSQ_POOLED_NOTE.replace("sessions of", "scores of")
-        if len(read.coders) > 1
-        else None,
+        "note": SCALES_POOLED_NOTE if len(read.coders) > 1 else None,
         "n_excluded": len(excluded),
         "exclusions": [e.to_dict() for e in excluded],
     }
