@@ -2,7 +2,8 @@
 
 Periodic work is scheduled here in code: jobs_recover (apps/jobs) every
 JOBS_RECOVER_EVERY_SECONDS under `celery beat`, and once whenever a worker starts, so jobs
-lost to a broker outage or a dead worker are picked up again (docs/jobs.md).
+lost to a broker outage or a dead worker are picked up again; the drift check
+(apps/reliability) every DRIFT_CHECK_EVERY_SECONDS, daily by default (docs/jobs.md).
 """
 
 import logging
@@ -16,6 +17,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "coding_platform.settings")
 logger = logging.getLogger(__name__)
 
 RECOVER_TASK = "jobs.recover"
+DRIFT_CHECK_TASK = "reliability.drift_check_all"
 
 app = Celery("coding_platform")
 
@@ -28,6 +30,11 @@ def schedule_periodic_jobs(sender: Celery, **kwargs) -> None:
         float(settings.JOBS_RECOVER_EVERY_SECONDS),
         sender.signature(RECOVER_TASK),
         name="jobs-recover",
+    )
+    sender.add_periodic_task(
+        float(settings.DRIFT_CHECK_EVERY_SECONDS),
+        sender.signature(DRIFT_CHECK_TASK),
+        name="drift-check",
     )
 
 

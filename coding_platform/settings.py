@@ -398,3 +398,10 @@ JOBS_RECOVER_EVERY_SECONDS = env_int("JOBS_RECOVER_EVERY_SECONDS", 60)
 JOBS_MAX_ATTEMPTS = env_int("JOBS_MAX_ATTEMPTS", 5)
 if JOBS_HEARTBEAT_SECONDS >= JOBS_STALL_SECONDS:
     raise ImproperlyConfigured("JOBS_HEARTBEAT_SECONDS must be shorter than JOBS_STALL_SECONDS")
+
+# Drift check (docs/jobs.md): Celery beat runs it every DRIFT_CHECK_EVERY_SECONDS (daily).
+# SITE_URL (e.g. https://coding.lab.example) makes the links in its emails absolute.
+DRIFT_CHECK_EVERY_SECONDS = env_int("DRIFT_CHECK_EVERY_SECONDS", 24 * 60 * 60)
+SITE_URL = env_str("SITE_URL").rstrip("/")
+if DRIFT_CHECK_EVERY_SECONDS < 60:
+    raise ImproperlyConfigured("DRIFT_CHECK_EVERY_SECONDS must be at least 60")

@@ -24,7 +24,7 @@ from apps.projects.models import CODING_ROLES, MANAGING_ROLES, Membership, Proje
 if TYPE_CHECKING:
     from apps.assignments.models import Assignment
     from apps.codebooks.models import CodingSystem
-    from apps.reliability.models import ReliabilityReport
+    from apps.reliability.models import DriftAlert, ReliabilityReport
     from apps.transcripts.models import Case, Session, Transcript
 
 # Roles that see every transcript of the project (coders and trainees see only theirs).
@@ -292,6 +292,29 @@ def access_report(user, report_id: int) -> ReliabilityReport:
     return ReliabilityReport.objects.select_related("coding_system", "project").get(pk=report_id)
 
 
+def access_report_disagreements(user, project_id: int, report_id: int):
+    """Return (membership, report) for the units where a finished report's coders disagreed.
+
+    The listing shows every coder's codings and the transcript text side by side, so only
+    those who see every coding (lead, coordinator) read it; other members, and reports not
+    finished or of another project, get "not found". Whose codings are shown is still
+    decided by `visible_assignments`.
+    """
+    from apps.reliability.models import ReliabilityReport, ReportState
+
+    membership = membership_for(user, project_id)
+    if membership.role not in MANAGING_ROLES:
+        raise NotFoundError()
+    report = (
+        ReliabilityReport.objects.select_related("coding_system", "project")
+        .filter(pk=report_id, project_id=project_id, state=ReportState.DONE)
+        .first()
+    )
+    if report is None:
+        raise NotFoundError()
+    return membership, report
+
+
 # Criterion labels (AAI, PSQ) stay hidden from coders, trainees and trainers (who train raters
 # on the same sessions): criterion reports reveal them too, so they have the same readers.
 CRITERION_READERS = MANAGING_ROLES | {Role.VIEWER}
@@ -348,3 +371,56 @@ def access_criterion_report(user, project_id: int, report_id: int):
     if report is None:
         raise NotFoundError()
     return report
+
+
+# Drift alerts name a coder whose agreement fell: they are for those who run the study and
+# train the coders, not for coders, trainees or viewers.
+DRIFT_ALERT_READERS = MANAGING_ROLES | {Role.TRAINER}
+
+
+def can_see_drift_alerts(membership: Membership) -> bool:
+    return membership.role in DRIFT_ALERT_READERS
+
+
+def access_drift_alert(user, project_id: int, alert_id: int) -> DriftAlert:
+    """Return a drift alert of this project for someone who may see (and acknowledge) it.
+
+    Other members get "not found", like for an alert that does not exist.
+    """
+    from apps.reliability.models import DriftAlert
+
+    membership = membership_for(user, project_id)
+    if membership.role not in DRIFT_ALERT_READERS:
+        raise NotFoundError()
+    alert = (
+        DriftAlert.objects.select_related("coder", "coding_system")
+        .filter(pk=alert_id, project_id=project_id)
+        .first()
+    )
+    if alert is None:
+        raise NotFoundError()
+    return alert
+
+
+def access_drift_settings(
+    user, project_id: int, coding_system_id: int
+) -> tuple[Membership, CodingSystem]:
+    """The membership and coding system of a lead or coordinator changing its drift check.
+
+    Coders and trainees, who read no reliability results, get "not found"; trainers and
+    viewers, who read reports, get "forbidden" for this managing page.
+    """
+    from apps.codebooks.models import CodingSystem
+
+    membership = membership_for(user, project_id)
+    if membership.role not in REPORT_READERS:
+        raise NotFoundError()
+    system = (
+        CodingSystem.objects.select_related("project")
+        .filter(pk=coding_system_id, project_id=project_id)
+        .first()
+    )
+    if system is None:
+        raise NotFoundError()
+    require_role(membership, MANAGING_ROLES, "change drift settings")
+    return membership, system

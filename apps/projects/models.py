@@ -36,6 +36,10 @@ class Project(models.Model):
     members = models.ManyToManyField(
         settings.AUTH_USER_MODEL, through="Membership", related_name="projects"
     )
+    # Sentences the lab writes for the methods paragraph of its reports (GRRAS items the
+    # platform cannot know): how the coders were trained, how the double-coded share was chosen.
+    coder_training = models.TextField(blank=True)
+    double_coding_selection = models.TextField(blank=True)
 
     class Meta:
         ordering = ["name", "id"]

@@ -42,6 +42,39 @@ def project_update(*, project: Project, name: str, description: str) -> Project:
     return project
 
 
+# The methods details are sentences for a paper's methods section, not essays.
+METHODS_TEXT_MAX = 2000
+
+
+def project_methods_set(
+    *, project: Project, coder_training: str, double_coding_selection: str
+) -> Project:
+    """Store the lab's sentences on coder training and on how double-coded sessions were chosen.
+
+    They go into the methods paragraph of the project's reports as written; an empty text
+    leaves the item out of the paragraph (the report page then says it could be added).
+    """
+    values = {
+        "coder_training": (coder_training or "").strip(),
+        "double_coding_selection": (double_coding_selection or "").strip(),
+    }
+    too_long = {
+        name: [f"At most {METHODS_TEXT_MAX} characters (this has {len(text)})."]
+        for name, text in values.items()
+        if len(text) > METHODS_TEXT_MAX
+    }
+    if too_long:
+        raise DomainError(
+            f"{', '.join(n.replace('_', ' ') for n in too_long)}: at most "
+            f"{METHODS_TEXT_MAX} characters.",
+            details=too_long,
+        )
+    for name, text in values.items():
+        setattr(project, name, text)
+    project.save(update_fields=list(values))
+    return project
+
+
 def _validate_role(role: str) -> str:
     if role not in Role.values:
         raise DomainError(

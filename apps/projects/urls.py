@@ -9,6 +9,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("projects/<id:project_id>/", views.detail, name="detail"),
     path("projects/<id:project_id>/members/", views.members, name="members"),
+    path("projects/<id:project_id>/methods/", views.methods_details, name="methods"),
     path(
         "projects/<id:project_id>/members/<id:membership_id>/role/",
         views.member_role,

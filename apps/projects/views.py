@@ -19,13 +19,15 @@ from apps.projects.access import (
     access_project_manage,
     can_manage,
     can_see_criteria,
+    can_see_drift_alerts,
     projects_for_user,
     visible_assignments,
     visible_sessions,
 )
 from apps.projects.errors import DomainError
-from apps.projects.forms import MemberRoleForm, form_errors_text
+from apps.projects.forms import MemberRoleForm, MethodsDetailsForm, form_errors_text
 from apps.projects.models import INVITATION_VALID_DAYS, Invitation, Membership, Role
+from apps.reliability.selectors import open_drift_alerts
 
 User = get_user_model()
 
@@ -111,8 +113,32 @@ def detail(request, project_id: int):
         .exclude(role=Role.VIEWER)
         .select_related("user"),
         "transcripts": [s for s in sessions if hasattr(s, "transcript")],
+        "drift_alerts": open_drift_alerts(project) if can_see_drift_alerts(membership) else [],
     }
     return render(request, "projects/detail.html", context)
+
+
+@login_required
+def methods_details(request, project_id: int):
+    """The lab's sentences for the methods paragraph: coder training, double-coding choice."""
+    membership = access_project_manage(request.user, project_id, "change the methods details")
+    project = membership.project
+    initial = {
+        "coder_training": project.coder_training,
+        "double_coding_selection": project.double_coding_selection,
+    }
+    form = MethodsDetailsForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.project_methods_set(project=project, **form.cleaned_data)
+        except DomainError as exc:
+            for name, errors in (exc.details or {}).items():
+                form.add_error(name if name in form.fields else None, errors)
+        else:
+            messages.success(request, "Methods details saved; new methods paragraphs use them.")
+            return redirect("projects:methods", project_id=project_id)
+    context = {"project": project, "membership": membership, "manages": True, "form": form}
+    return render(request, "projects/methods.html", context, status=400 if form.errors else 200)
 
 
 @login_required

@@ -117,6 +117,8 @@ class ReportParametersSerializer(serializers.Serializer):
     bootstrap = serializers.IntegerField(required=False, min_value=0, max_value=10000)
     # numpy's generators take seeds from 0; 2**32 - 1 is more than any study needs.
     seed = serializers.IntegerField(required=False, min_value=0, max_value=2**32 - 1)
+    drift_period = serializers.ChoiceField(choices=["month", "block"], required=False)
+    drift_block_size = serializers.IntegerField(required=False, min_value=1, max_value=10000)
 
 
 class ReportStartSerializer(serializers.Serializer):
@@ -236,6 +238,8 @@ class CriterionParametersSerializer(serializers.Serializer):
     no_rupture_as_zero = serializers.BooleanField(
         required=False, help_text="A PSQ 'no' without an intensity counts as intensity 0."
     )
+    drift_period = serializers.ChoiceField(choices=["month", "block"], required=False)
+    drift_block_size = serializers.IntegerField(required=False, min_value=1, max_value=10000)
 
 
 class CriterionReportStartSerializer(serializers.Serializer):

@@ -42,8 +42,10 @@ from apps.reliability.criterion_data import (
     salience_items,
 )
 from apps.reliability.criterion_results import criterion_results
+from apps.reliability.drift_services import DRIFT_PARAMETER_KEYS, clean_drift_parameters
 from apps.reliability.filters import report_filter_clean
 from apps.reliability.models import CriterionMapping, CriterionReport
+from apps.reliability.services import report_figures_queue
 from apps.reliability.stats.categories import SECURE_VS_INSECURE
 from apps.reliability.stats.criterion import (
     PACS_CRITERION,
@@ -64,6 +66,7 @@ PARAMETER_KEYS = {
     "salience_threshold",
     "no_rupture_as_zero",
 }
+PARAMETER_KEYS |= DRIFT_PARAMETER_KEYS  # drift over time (apps/reliability/drift_services.py)
 AAI_KEYS = ("mapping", "policy", "collapse", "source")
 PSQ_KEYS = ("salience_item", "salience_threshold", "no_rupture_as_zero")
 
@@ -305,6 +308,8 @@ def _clean_parameters(coding_system: CodingSystem, project: Project, parameters:
         **(aai or {"classification": None, **dict.fromkeys(AAI_KEYS)}),
         "confidence": float(confidence),
         **(psq or dict.fromkeys(PSQ_KEYS)),
+        # Drift over time: only what was given is stored (month by default).
+        **clean_drift_parameters(parameters),
     }
 
 
@@ -405,5 +410,6 @@ def criterion_report_compute(
     with job_keepalive(**job), _collect_new_objects_only():
         results, used = criterion_results(report)
     job_finish(**job, results=results, sessions_used=used, versions=library_versions())
+    report_figures_queue(kind="criterion", report_id=report_id)
     # The results were just written; they load again only if the caller reads them.
     return CriterionReport.objects.defer("results").get(pk=report_id)

@@ -20,6 +20,7 @@ from apps.reliability.criterion_data import (
     labels_by_coder,
     rupture_scales,
 )
+from apps.reliability.drift_services import criterion_report_drift
 from apps.reliability.models import CriterionReport
 from apps.reliability.stats.criterion import (
     UNRESOLVED,
@@ -303,6 +304,10 @@ def criterion_results(report: CriterionReport) -> tuple[dict, list[int]]:
         for views in comparison.per_coder.values():
             used.update(views["three_way"].sessions)
         results.update(comparison.to_dict())
+        # Drift over time: each coder against the AAI per period (drift_services.py).
+        results["drift"] = criterion_report_drift(
+            report, codings=labels_by_coder(read), criteria=read.criteria
+        )
         if purpose == "consensus":
             for view in results["pooled"].values():
                 view["note"] = CONSENSUS_NOTE

@@ -44,6 +44,9 @@ class Dataset:
     # Turn markers: (n_turn_markers, n_turns, n_coders) int8, 1 present, 0 absent, -1 missing.
     turn_codes: np.ndarray = field(default_factory=lambda: np.zeros((0, 0, 0), np.int8))
     turn_session: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    # The Turn / Segment row of each unit, so other codings (consensus) can be aligned.
+    turn_ids: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    segment_ids: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     # Segment markers: (n_segment_markers, n_segments, n_coders) int8.
     segment_codes: np.ndarray = field(default_factory=lambda: np.zeros((0, 0, 0), np.int8))
     segment_session: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
@@ -240,12 +243,13 @@ def load_dataset(*, coding_system: CodingSystem, project_id: int, filter: dict) 
     length = coding_system.segment_length_seconds or 300
 
     if turn_markers:
-        data.turn_codes, data.turn_session = _turn_array(
+        data.turn_codes, data.turn_session, data.turn_ids = _turn_array(
             turn_markers, transcript_ids, transcript_index, coded, assignment_ids, slot
         )
     segment_pos = None
     if segment_markers or any(i["level"] == "segment" for i in items):
         segment_pos, data.segment_session = _segments(transcript_ids, transcript_index, length)
+        data.segment_ids = np.fromiter(segment_pos, np.int64, len(segment_pos))
     if segment_markers:
         data.segment_codes = _segment_array(
             segment_markers, segment_pos, data.segment_session, coded, assignment_ids, slot
@@ -304,7 +308,7 @@ def _turn_array(turn_markers, transcript_ids, transcript_index, coded, assignmen
         units = order[np.searchsorted(sorted_ids, apps[keep, 2])]
         coders = slot[apps[keep, 0], 1]
         codes[rows[keep], units, coders] = 1
-    return codes, turn_session
+    return codes, turn_session, turn_ids
 
 
 def _segments(transcript_ids, transcript_index, length):

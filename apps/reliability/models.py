@@ -185,3 +185,140 @@ class ReportFigure(models.Model):
 
     def __str__(self) -> str:
         return f"Figure {self.name}.{self.format}"
+
+
+class DriftAgainst(models.TextChoices):
+    OTHERS = "others", "the other coders"
+    CONSENSUS = "consensus", "the consensus coding"
+
+
+class DriftWindow(models.TextChoices):
+    SESSIONS = "sessions", "double-coded sessions"
+    DAYS = "days", "days"
+
+
+class DriftSettings(models.Model):
+    """The drift check of one project's coding system: threshold and recent window.
+
+    Without a row (or with ``enabled`` off) the coding system is not checked. The check
+    compares each coder's marker occurrence with the other coders (or the consensus coding)
+    over the coder's last ``window_size`` double-coded sessions, or over the codings the coder
+    submitted in the last ``window_size`` days (docs/statistics.md, "Drift over time").
+    """
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="drift_settings")
+    coding_system = models.ForeignKey(
+        CodingSystem, on_delete=models.CASCADE, related_name="drift_settings"
+    )
+    enabled = models.BooleanField(default=True)
+    # Cohen's kappa below this raises an alert.
+    threshold = models.FloatField()
+    window_kind = models.CharField(max_length=10, choices=DriftWindow.choices)
+    window_size = models.PositiveIntegerField()
+    against = models.CharField(
+        max_length=10, choices=DriftAgainst.choices, default=DriftAgainst.OTHERS
+    )
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["project", "coding_system"], name="one_drift_settings_per_system"
+            ),
+            models.CheckConstraint(
+                condition=Q(threshold__gte=-1) & Q(threshold__lte=1),
+                name="drift_threshold_is_a_kappa",
+            ),
+            models.CheckConstraint(condition=Q(window_size__gte=1), name="drift_window_not_empty"),
+            models.CheckConstraint(
+                condition=Q(window_kind__in=[w.value for w in DriftWindow]),
+                name="drift_window_kind_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(against__in=[a.value for a in DriftAgainst]),
+                name="drift_against_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Drift check of {self.coding_system_id} (kappa < {self.threshold:g})"
+
+    @property
+    def window_description(self) -> str:
+        """The window in words, as alerts and emails state it."""
+        consensus = " with a consensus coding" if self.against == DriftAgainst.CONSENSUS else ""
+        if self.window_kind == DriftWindow.DAYS:
+            return f"codings submitted in the last {self.window_size} days{consensus}"
+        return f"the last {self.window_size} double-coded sessions{consensus}"
+
+
+class DriftAlertQuerySet(models.QuerySet):
+    def open(self):
+        return self.filter(acknowledged_at__isnull=True)
+
+    def for_project(self, project):
+        return self.filter(project=project)
+
+
+class DriftAlert(models.Model):
+    """A coder's agreement fell below the project's drift threshold over the recent window.
+
+    At most one open (unacknowledged) alert per coder and coding system: the daily check does
+    not raise another while one is open. A lead, coordinator or trainer acknowledges it.
+    """
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="drift_alerts")
+    coding_system = models.ForeignKey(
+        CodingSystem, on_delete=models.CASCADE, related_name="drift_alerts"
+    )
+    coder = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="drift_alerts"
+    )
+    statistic = models.CharField(max_length=40, default="cohen_kappa")
+    against = models.CharField(max_length=10, choices=DriftAgainst.choices)
+    value = models.FloatField()
+    ci_low = models.FloatField(null=True, blank=True)
+    ci_high = models.FloatField(null=True, blank=True)
+    # (marker, unit) pairs and sessions the value was computed over.
+    n_units = models.PositiveIntegerField()
+    n_sessions = models.PositiveIntegerField()
+    threshold = models.FloatField()
+    window = models.CharField(max_length=200)
+    created_at = models.DateTimeField(auto_now_add=True)
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+
+    objects = DriftAlertQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["coding_system", "coder"],
+                condition=Q(acknowledged_at__isnull=True),
+                name="one_open_drift_alert_per_coder_system",
+            ),
+            models.CheckConstraint(
+                condition=Q(against__in=[a.value for a in DriftAgainst]),
+                name="drift_alert_against_valid",
+            ),
+        ]
+        indexes = [models.Index(fields=["project", "acknowledged_at"])]
+
+    def __str__(self) -> str:
+        return f"Drift alert {self.pk} for coder {self.coder_id}"
+
+    @property
+    def ci(self) -> tuple[float, float] | None:
+        if self.ci_low is None or self.ci_high is None:
+            return None
+        return (self.ci_low, self.ci_high)

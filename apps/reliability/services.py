@@ -1,7 +1,8 @@
 """Writes for reliability reports: request, queue after submissions (debounced), compute.
 
 A report is a background job row (apps/jobs): it is queued and sent on commit, claimed and
-heartbeated while computing, and finished or failed through the job services.
+heartbeated while computing, and finished or failed through the job services. A finished
+report's figures (reliability or criterion) are rendered once and stored (ReportFigure).
 """
 
 from __future__ import annotations
@@ -9,11 +10,14 @@ from __future__ import annotations
 import logging
 import time
 
+from celery import current_app
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
 from apps.codebooks.models import CodingSystem
+from apps.jobs.models import JobState
 from apps.jobs.services import (
+    BROKER_ERRORS,
     job_claim,
     job_finish,
     job_heartbeat,
@@ -21,18 +25,24 @@ from apps.jobs.services import (
     job_pending_for_submissions,
     job_queue,
 )
-from apps.projects.errors import DomainError
+from apps.projects.errors import DomainError, NotFoundError
 from apps.projects.models import Project
 from apps.reliability.compute import compute_results
 from apps.reliability.dataset import load_dataset
+from apps.reliability.drift_services import (
+    DRIFT_PARAMETER_KEYS,
+    clean_drift_parameters,
+    reliability_report_drift,
+)
+from apps.reliability.figures import FORMATS
 from apps.reliability.filters import report_filter_clean
-from apps.reliability.models import ReliabilityReport
-from apps.reliability.selectors import report_has_sessions
+from apps.reliability.models import CriterionReport, ReliabilityReport, ReportFigure
+from apps.reliability.selectors import figure_catalogue, report_has_sessions, report_kind
 from apps.reliability.versions import library_versions
 
 logger = logging.getLogger(__name__)
 
-PARAMETER_KEYS = {"confidence", "bootstrap", "seed"}
+PARAMETER_KEYS = {"confidence", "bootstrap", "seed"} | DRIFT_PARAMETER_KEYS
 
 
 def default_parameters() -> dict:
@@ -46,7 +56,10 @@ def _clean_parameters(parameters: dict) -> dict:
             f"Unknown parameters: {', '.join(sorted(unknown))}.",
             details={"parameters": [f"Allowed: {', '.join(sorted(PARAMETER_KEYS))}."]},
         )
-    merged = default_parameters() | parameters
+    merged = default_parameters() | {
+        k: v for k, v in parameters.items() if k not in DRIFT_PARAMETER_KEYS
+    }
+    merged |= clean_drift_parameters(parameters)
     if not 0.5 <= float(merged["confidence"]) < 1:
         raise DomainError(
             "confidence must be between 0.5 and 1.", details={"confidence": ["0.5-1"]}
@@ -136,6 +149,12 @@ def report_compute(*, report_id: int, task_id: str | None = None) -> Reliability
             parameters=report.parameters,
             progress=lambda p: job_heartbeat(**job, progress=40 + int(p * 55)),
         )
+        results["drift"] = reliability_report_drift(
+            dataset,
+            project_id=report.project_id,
+            coding_system_id=report.coding_system_id,
+            parameters=report.parameters,
+        )
         computed = time.perf_counter()
     job_finish(
         **job,
@@ -147,6 +166,7 @@ def report_compute(*, report_id: int, task_id: str | None = None) -> Reliability
         },
         versions=library_versions(),
     )
+    report_figures_queue(kind="reliability", report_id=report_id)
     return ReliabilityReport.objects.get(pk=report_id)
 
 
@@ -158,3 +178,86 @@ def reports_queue_after_submission(*, project_id: int, coding_system_id: int) ->
     criterion_report_queue_after_submission(
         project_id=project_id, coding_system_id=coding_system_id
     )
+
+
+# Figures of finished reports -----------------------------------------------------------------
+
+REPORT_MODELS = {"reliability": ReliabilityReport, "criterion": CriterionReport}
+NOT_FINISHED = "This report is not finished yet; its figures appear when it is done."
+FAILED = "This report failed, so it has no figures."
+
+
+def _figure_owner(report: ReliabilityReport | CriterionReport) -> dict:
+    return {f"{report_kind(report)}_report": report}
+
+
+def figure_get(*, report: ReliabilityReport | CriterionReport, name: str, fmt: str) -> ReportFigure:
+    """The stored figure of a finished report, rendered and stored on first request.
+
+    A finished report never changes, so neither do its figures: the stored bytes are served
+    from then on. Two first requests at once both render, one insert wins and the other
+    reads the winner's row (the unique constraint decides). Raises NotFoundError, with a
+    message for the reader, for an unfinished report, an unknown name or format.
+    """
+    if fmt not in FORMATS:
+        raise NotFoundError(f"Figures come as {' or '.join(FORMATS)}, not {fmt!r}.")
+    if report.state == JobState.FAILED:
+        raise NotFoundError(FAILED)
+    if report.state != JobState.DONE or not report.results:
+        raise NotFoundError(NOT_FINISHED)
+    owner = _figure_owner(report)
+    stored = ReportFigure.objects.filter(**owner, name=name, format=fmt).first()
+    if stored is not None:
+        return stored
+    spec = figure_catalogue(report).get(name)
+    if spec is None:
+        raise NotFoundError(f"This report has no figure named {name!r}.")
+    content = spec.render(fmt)
+    try:
+        with transaction.atomic():
+            return ReportFigure.objects.create(**owner, name=name, format=fmt, content=content)
+    except IntegrityError:
+        return ReportFigure.objects.get(**owner, name=name, format=fmt)
+
+
+def report_figures_render(*, kind: str, report_id: int) -> int:
+    """Render and store every figure of a finished report not stored yet; returns how many."""
+    report = (
+        REPORT_MODELS[kind].objects.select_related("coding_system").filter(pk=report_id).first()
+    )
+    if report is None or report.state != JobState.DONE:
+        return 0
+    owner = _figure_owner(report)
+    have = set(ReportFigure.objects.filter(**owner).values_list("name", "format"))
+    made = 0
+    for name in figure_catalogue(report):
+        for fmt in FORMATS:
+            if (name, fmt) not in have:
+                figure_get(report=report, name=name, fmt=fmt)
+                made += 1
+    return made
+
+
+def report_figures_queue(*, kind: str, report_id: int) -> None:
+    """Once a report is done, have a worker render its figures, so the page finds them stored.
+
+    Only with a broker: with tasks in-process there is no background to render in (the
+    report may have been computed inside a coder's submit request), and the first request
+    for each figure renders it, once. A broker that is down only means the same.
+    """
+    if current_app.conf.task_always_eager:
+        return
+    from apps.reliability.tasks import report_figures_render_task
+
+    def send() -> None:
+        try:
+            report_figures_render_task.delay(kind, report_id)
+        except BROKER_ERRORS as exc:
+            logger.warning(
+                "Figures of %s report %s not queued (%s); they render on first request",
+                kind,
+                report_id,
+                type(exc).__name__,
+            )
+
+    transaction.on_commit(send)

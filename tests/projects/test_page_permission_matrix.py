@@ -38,8 +38,15 @@ from apps.accounts.services import api_token_create
 from apps.assignments.models import Assignment, Purpose, Release, State
 from apps.assignments.services import assignment_create, codings_release
 from apps.codebooks.models import CodingSystem
+from apps.jobs.models import JobState
 from apps.projects.models import Invitation, Membership, Project
-from apps.reliability.models import ReliabilityReport
+from apps.reliability.models import (
+    CriterionMapping,
+    CriterionReport,
+    DriftAlert,
+    DriftSettings,
+    ReliabilityReport,
+)
 from apps.transcripts.models import ImportBatch, Recording, Transcript
 from apps.transcripts.services import import_batch_create, recording_attach
 from tests.factories import (
@@ -53,6 +60,7 @@ from tests.factories import (
     timed_vtt,
     wav_bytes,
 )
+from tests.reliability import figure_cases
 
 ANONYMOUS = "anonymous"
 LOGIN = "/accounts/login/"
@@ -103,6 +111,31 @@ def world(project, pacs, threers, lab, transcript, other_transcript, cast):
         project=project, email=cast["outsider"].email, role="coder", invited_by=lead
     )
     report = ReliabilityReport.objects.create(project=project, coding_system=pacs)
+    # Finished reports, whose figures can be drawn (hand-made results in the stored shapes).
+    figure_report = ReliabilityReport.objects.create(
+        project=project,
+        coding_system=pacs,
+        state=JobState.DONE,
+        results=figure_cases.reliability_results(),
+    )
+    criterion_report = CriterionReport.objects.create(
+        project=project,
+        coding_system=pacs,
+        state=JobState.DONE,
+        results=figure_cases.criterion_results(coder_a.pk, coder_b.pk),
+        parameters=figure_cases.CRITERION_PARAMETERS,
+    )
+    drift_alert = DriftAlert.objects.create(
+        project=project,
+        coding_system=pacs,
+        coder=coder_b,
+        against="others",
+        value=0.3,
+        n_units=40,
+        n_sessions=10,
+        threshold=0.6,
+        window="the last 10 double-coded sessions",
+    )
     return SimpleNamespace(
         project=project.pk,
         pacs=pacs,
@@ -124,6 +157,9 @@ def world(project, pacs, threers, lab, transcript, other_transcript, cast):
         invitation=invitation.token,
         outsider=cast["outsider"].pk,
         report=report.pk,
+        figure_report=figure_report.pk,
+        criterion_report=criterion_report.pk,
+        drift_alert=drift_alert.pk,
         reset_uid=urlsafe_base64_encode(force_bytes(spare.pk)),
         reset_token=default_token_generator.make_token(spare),
         spare_token=api_token_create(user=spare, name="spare").token.pk,
@@ -183,6 +219,8 @@ STUDY_READERS = MANAGERS | {"trainer", "viewer"}
 # Reliability results can reveal a coder's choices, so coders and trainees do not read them.
 REPORT_READERS = STUDY_READERS
 CODERS = MEMBERS - REPORT_READERS
+# Criterion (AAI) results show criterion labels: not for trainers, who train raters on them.
+CRITERION_READERS = MANAGERS | {"viewer"}
 
 # Who may open each coding of the world on its coding page (everyone else: 404).
 WORKSPACE_READERS = {
@@ -279,6 +317,14 @@ PAGES = [
     ),
     Page("projects:detail", "get", lambda w: f"/projects/{w.project}/", 200, MEMBERS),
     Page("projects:members", "get", lambda w: f"/projects/{w.project}/members/", 200, MEMBERS),
+    manage_page("projects:methods", lambda w: f"/projects/{w.project}/methods/"),
+    manage(
+        "projects:methods",
+        lambda w: f"/projects/{w.project}/methods/",
+        lambda w: Project.objects.get(pk=w.project).coder_training,
+        lambda w: f"/projects/{w.project}/methods/",
+        data=lambda w: {"coder_training": "Trained to κ ≥ .70.", "double_coding_selection": ""},
+    ),
     manage(
         "projects:members",
         lambda w: f"/projects/{w.project}/members/",
@@ -492,12 +538,93 @@ PAGES = [
         REPORT_READERS,
         CODERS,
     ),
+    # Every coder's codings and the transcript text side by side: those who run the study.
+    Page(
+        "reliability:disagreements",
+        "get",
+        lambda w: f"/projects/{w.project}/reliability/{w.figure_report}/disagreements/m01/",
+        200,
+        MANAGERS,
+    ),
+    Page(
+        "reliability:pi-report",
+        "get",
+        lambda w: f"/projects/{w.project}/coding-systems/{w.pacs.pk}/report/",
+        200,
+        REPORT_READERS,
+        CODERS,
+    ),
+    manage(
+        "reliability:criterion-mapping",
+        lambda w: f"/projects/{w.project}/coding-systems/{w.pacs.pk}/criterion-mapping/",
+        lambda w: list(CriterionMapping.objects.values_list("mapping", flat=True)),
+        lambda w: f"/projects/{w.project}/coding-systems/{w.pacs.pk}/report/#aai",
+        data=lambda w: {"aai_secure": "F", "aai_avoidant": "E", "aai_preoccupied": "Ds"},
+    ),
     manage(
         "reliability:start",
         lambda w: f"/projects/{w.project}/reliability/start/",
         lambda w: ReliabilityReport.objects.count(),
         lambda w: f"/projects/{w.project}/reliability/",
         data=lambda w: {"coding_system": w.pacs.pk},
+    ),
+    # Report figures: 404 for everyone else, anonymous visitors too (images, not pages).
+    *(
+        Page(
+            "reliability:figure",
+            method,
+            lambda w: (
+                f"/projects/{w.project}/reliability/{w.figure_report}/figures/"
+                "forest-kappa-turns.svg"
+            ),
+            200,
+            REPORT_READERS,
+            anonymous=404,
+        )
+        for method in ("get", "head")
+    ),
+    *(
+        Page(
+            "reliability:criterion-figure",
+            method,
+            lambda w: (
+                f"/projects/{w.project}/criterion-reports/{w.criterion_report}/figures/"
+                "confusion-3way-pooled.png"
+            ),
+            200,
+            CRITERION_READERS,
+            anonymous=404,
+        )
+        for method in ("get", "head")
+    ),
+    # Drift: settings for who runs the study, alerts for them and the trainers.
+    Page(
+        "reliability:drift-settings",
+        "get",
+        lambda w: f"/projects/{w.project}/coding-systems/{w.pacs.pk}/drift/",
+        200,
+        MANAGERS,
+        REPORT_READERS - MANAGERS,
+    ),
+    Page(
+        "reliability:drift-settings",
+        "post",
+        lambda w: f"/projects/{w.project}/coding-systems/{w.pacs.pk}/drift/",
+        302,
+        MANAGERS,
+        REPORT_READERS - MANAGERS,
+        data=lambda w: {"threshold": "0.6", "window_kind": "sessions", "window_size": "10"},
+        effect=lambda w: DriftSettings.objects.filter(coding_system=w.pacs).exists(),
+        to=lambda w: f"/projects/{w.project}/coding-systems/{w.pacs.pk}/drift/",
+    ),
+    Page(
+        "reliability:drift-alert-acknowledge",
+        "post",
+        lambda w: f"/projects/{w.project}/drift-alerts/{w.drift_alert}/acknowledge/",
+        302,
+        MANAGERS | {"trainer"},
+        effect=lambda w: DriftAlert.objects.open().filter(pk=w.drift_alert).exists(),
+        to=lambda w: f"/projects/{w.project}/",
     ),
     # Accounts: open to everybody, whatever their projects.
     Page("accounts:login", "get", lambda w: LOGIN, 200, EVERYBODY),
