@@ -8,7 +8,7 @@ same rows in one query (best of 5, taking turns; target: job under 2 s and at mo
 - 3RS rupture coding against the patient's and the therapist's PSQ answers.
 
 The baselines read what the jobs read: for PACS every coding's classification and session
-scale scores with the case's AAI labels; for 3RS every coding's rupture markers and segment
+scale scores with the case's AAI labels and the session date (drift over time); for 3RS every coding's rupture markers and segment
 salience ratings with the session's PSQ answers.
 
 Usage: python bench/criterion_bench.py [--sessions 2000] [--coders 3]
@@ -214,14 +214,15 @@ WHERE = (
 
 
 def one_query_pacs(info: dict) -> float:
-    """Baseline: every coding's classification and scale scores with the AAI labels."""
+    """Baseline: every coding's classification and scale scores with the AAI labels (and the
+    session date, which the job reads for drift over time)."""
     from django.db import connection
 
     t = time.perf_counter()
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT a.coder_id, s.id, cat.code, c.aai_primary, c.aai_secondary, r.item_id, "
-            "r.value " + BASE + "JOIN transcripts_case c ON c.id = s.case_id "
+            "SELECT a.coder_id, s.id, s.date, cat.code, c.aai_primary, c.aai_secondary, "
+            "r.item_id, r.value " + BASE + "JOIN transcripts_case c ON c.id = s.case_id "
             "LEFT JOIN annotations_classificationvalue v ON v.assignment_id = a.id "
             "LEFT JOIN codebooks_category cat ON cat.id = v.category_id "
             "LEFT JOIN annotations_ratingvalue r "

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from apps.annotations.models import ClassificationValue, MarkerApplication, RatingValue
@@ -72,11 +72,15 @@ class DerivationContext:
 
 
 def derivation_context(
-    coding_system_id: int, *, with_classifications: bool = True
+    coding_system_id: int,
+    *,
+    with_classifications: bool = True,
+    scales: Sequence[tuple[int, str, str]] | None = None,
 ) -> DerivationContext:
     """The classifications with a rule, and how markers and rating items score scales.
 
-    ``with_classifications=False`` reads only the scales (for scale scores without deriving).
+    ``with_classifications=False`` reads only the scales (for scale scores without deriving);
+    ``scales`` (pk, code, name) in codebook order, when the caller has read them already.
     """
     classifications = (
         tuple(
@@ -97,11 +101,12 @@ def derivation_context(
         if with_classifications
         else ()
     )
-    scales = list(
-        Scale.objects.filter(coding_system_id=coding_system_id)
-        .order_by("position", "id")
-        .values_list("pk", "code", "name")
-    )
+    if scales is None:
+        scales = list(
+            Scale.objects.filter(coding_system_id=coding_system_id)
+            .order_by("position", "id")
+            .values_list("pk", "code", "name")
+        )
     code_of = {pk: code for pk, code, _ in scales}
     marker_scale = {
         pk: code_of[scale_id]

@@ -14,6 +14,7 @@ item (3RS: ``rupture_significance``).
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -29,7 +30,7 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.functions import Cast, Coalesce
+from django.db.models.functions import Cast, Coalesce, ExtractDay, ExtractMonth, ExtractYear
 
 from apps.annotations.models import MarkerApplication, RatingValue
 from apps.annotations.selectors import DerivationContext, derivation_context
@@ -43,12 +44,24 @@ from apps.transcripts.models import AAIClass
 RUPTURE_FAMILIES = ("withdrawal", "confrontation")
 
 
-def rupture_scales(coding_system: CodingSystem) -> dict[int, str]:
-    """{scale id: family} for the scales whose code or group is withdrawal or confrontation."""
+def scale_rows(coding_system: CodingSystem) -> list[tuple[int, str, str, str]]:
+    """(pk, code, name, group) of every scale of the coding system, in codebook order."""
+    return list(
+        Scale.objects.filter(coding_system=coding_system)
+        .order_by("position", "id")
+        .values_list("pk", "code", "name", "group")
+    )
+
+
+def rupture_scales(
+    coding_system: CodingSystem, scales: list[tuple[int, str, str, str]] | None = None
+) -> dict[int, str]:
+    """{scale id: family} for the scales whose code or group is withdrawal or confrontation.
+
+    ``scales`` are the coding system's :func:`scale_rows` when the caller has them.
+    """
     out = {}
-    for pk, code, group in Scale.objects.filter(coding_system=coding_system).values_list(
-        "pk", "code", "group"
-    ):
+    for pk, code, _, group in scale_rows(coding_system) if scales is None else scales:
         family = code if code in RUPTURE_FAMILIES else group if group in RUPTURE_FAMILIES else None
         if family is not None:
             out[pk] = family
@@ -89,6 +102,7 @@ class CriterionRead:
     psq: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
     criteria: dict[int, CriterionRecord] = field(default_factory=dict)
     sessions: list[int] = field(default_factory=list)
+    session_dates: dict[int, dt.date | None] = field(default_factory=dict)
     coding_session_index: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     # Consensus: sessions with more than one submitted consensus coding (the latest is used).
     duplicates: list[int] = field(default_factory=list)
@@ -138,7 +152,16 @@ def _coding_rows(
     therapist's. Consensus: one coding per session, the latest submitted; the sessions with
     several are returned as duplicates.
     """
-    columns = ["id", "coder_id", "transcript__session_id"]
+    columns = ["id", "coder_id", "transcript__session_id", "session_day"]
+    # The session's date as yyyymmdd (0: none), for drift over time.
+    date = "transcript__session__date"
+    assignments = assignments.annotate(
+        session_day=Coalesce(
+            ExtractYear(date) * 10000 + ExtractMonth(date) * 100 + ExtractDay(date),
+            Value(0),
+            output_field=BigIntegerField(),
+        )
+    )
     if chosen is not None:
         assignments = assignments.annotate(
             choice=FilteredRelation(
@@ -170,7 +193,7 @@ def _coding_rows(
         columns += ["psq_p", "psq_pi", "psq_t", "psq_ti"]
     if purpose != Purpose.CONSENSUS:
         # The AAI and PSQ columns are small codes; ids stay 8 bytes.
-        small = [i for i, c in enumerate(columns) if c.startswith(("aai_", "psq_"))]
+        small = [i for i, c in enumerate(columns) if c.startswith(("aai_", "psq_", "session_"))]
         rows = int_rows(assignments.order_by().values_list(*columns), len(columns), int4=small)
         rows = rows[np.argsort(rows[:, 0], kind="stable")]
         return rows, {c: i for i, c in enumerate(columns)}, assignments.values("pk"), []
@@ -278,13 +301,17 @@ def criterion_read(
     scale_source: str | None,
     rupture: bool,
     salience_item: RatingItem | None,
+    scales: list[tuple[int, str, str, str]] | None = None,
 ) -> CriterionRead:
     """Read the codings the filter selects and what the report compares them with.
 
     ``classification`` (None: no AAI part) with ``source`` "coder" or "derived";
     ``scale_source`` "ratings" or "marker_counts" for the scale scores (None: none);
-    ``rupture`` for the PSQ part, with ``salience_item`` for the segment salience (or None).
+    ``rupture`` for the PSQ part, with ``salience_item`` for the segment salience (or None);
+    ``scales`` the coding system's :func:`scale_rows` when the caller has read them.
     """
+    if scales is None and (rupture or source == "derived" or scale_source is not None):
+        scales = scale_rows(coding_system)
     assignments = report_assignments(
         coding_system_id=coding_system.pk, project_id=project_id, filter=filter
     )
@@ -311,6 +338,12 @@ def criterion_read(
     read.sessions = sessions.tolist()
     read.coding_session_index = index.reshape(-1)
     per_session = rows[first]
+    read.session_dates = {
+        s: dt.date(day // 10000, day // 100 % 100, day % 100) if day else None
+        for s, day in zip(
+            read.sessions, per_session[:, column["session_day"]].tolist(), strict=True
+        )
+    }
     if classification is not None:
         labels = (None, *AAI_CODES)
         read.criteria = {
@@ -338,7 +371,11 @@ def criterion_read(
 
     context: DerivationContext | None = None
     if source == "derived" or scale_source is not None:
-        context = derivation_context(coding_system.pk, with_classifications=source == "derived")
+        context = derivation_context(
+            coding_system.pk,
+            with_classifications=source == "derived",
+            scales=[(pk, code, name) for pk, code, name, _ in scales],
+        )
     derive_sources = (
         {c.derivation.get("source") for c, _ in context.classifications}
         if source == "derived"
@@ -379,7 +416,7 @@ def criterion_read(
         matrix = ratings if scale_source == "ratings" else counts
         read.scale_scores = matrix[:, columns].astype(float)
     if rupture:
-        family = rupture_scales(coding_system)
+        family = rupture_scales(coding_system, scales)
         marker_family = {
             m: RUPTURE_FAMILIES.index(family[s])
             for m, s in coding_system.markers.filter(scale_id__in=family).values_list(

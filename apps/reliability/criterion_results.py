@@ -19,6 +19,7 @@ from apps.reliability.criterion_data import (
     criterion_read,
     labels_by_coder,
     rupture_scales,
+    scale_rows,
 )
 from apps.reliability.drift_services import criterion_report_drift
 from apps.reliability.models import CriterionReport
@@ -263,9 +264,7 @@ def criterion_results(report: CriterionReport) -> tuple[dict, list[int]]:
         if "psq" in parts and p.get("salience_item")
         else None
     )
-    scales = list(
-        system.scales.order_by("position", "id").values_list("pk", "code", "name", "group")
-    )
+    scales = scale_rows(system)
     read = criterion_read(
         coding_system=system,
         project_id=report.project_id,
@@ -275,6 +274,7 @@ def criterion_results(report: CriterionReport) -> tuple[dict, list[int]]:
         scale_source=scale_source,
         rupture="psq" in parts,
         salience_item=salience,
+        scales=scales,
     )
     purpose = report.filter.get("purpose") or "independent"
     results: dict = {
@@ -306,7 +306,12 @@ def criterion_results(report: CriterionReport) -> tuple[dict, list[int]]:
         results.update(comparison.to_dict())
         # Drift over time: each coder against the AAI per period (drift_services.py).
         results["drift"] = criterion_report_drift(
-            report, codings=labels_by_coder(read), criteria=read.criteria
+            report,
+            codings=labels_by_coder(read),
+            criteria=read.criteria,
+            dates=read.session_dates,
+            coder_names={c["id"]: c["name"] for c in read.coders},
+            classification_name=classification.name,
         )
         if purpose == "consensus":
             for view in results["pooled"].values():
@@ -325,7 +330,7 @@ def criterion_results(report: CriterionReport) -> tuple[dict, list[int]]:
     if "psq" in parts:
         families: dict[str, list[str]] = {f: [] for f in RUPTURE_FAMILIES}
         codes = {pk: code for pk, code, _, _ in scales}
-        for scale_id, family in rupture_scales(system).items():
+        for scale_id, family in rupture_scales(system, scales).items():
             families[family].append(codes[scale_id])
         results["psq"] = _psq_section(read, p, families)
         answered = np.zeros(len(read.sessions), bool)

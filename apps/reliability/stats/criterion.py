@@ -273,8 +273,12 @@ def resolved_criteria(
     """
     kept: dict[Hashable, str] = {}
     excluded = []
+    by_record: dict[CriterionRecord | None, tuple[str | None, str | None]] = {}
     for session, record in criteria.items():
-        target, why = resolve_criterion(record, mapping, policy)
+        found = by_record.get(record)
+        if found is None:
+            found = by_record[record] = resolve_criterion(record, mapping, policy)
+        target, why = found
         if target is None:
             excluded.append(Exclusion(session, str(why)))
         else:
@@ -319,9 +323,10 @@ def pair_with_criterion(
 class _Resolved:
     """Each session's criterion under one policy, as the coded category it is compared with.
 
-    A report pairs the same sessions for every coder and view; resolving a session's AAI
-    record once per policy instead of once per coder and view keeps that linear. Each entry
-    is (coded category, None) or (None, the reason the session is left out).
+    A report pairs the same sessions for every coder and view; resolving each distinct AAI
+    record once per policy (sessions share a handful), and each session once, keeps that
+    linear. Each entry is (coded category, None) or (None, the reason the session is left
+    out); a session without a record has no criterion label.
     """
 
     def __init__(
@@ -330,27 +335,26 @@ class _Resolved:
         self.criteria = criteria
         self.mapping = mapping
         self.policy = policy
-        to_coded, to_criterion = mapping.to_coded, mapping.to_criterion
-        # Sessions share a handful of distinct AAI records: resolve each record once.
-        by_record: dict[CriterionRecord | None, tuple[str | None, str | None]] = {}
+        self._by_record: dict[CriterionRecord | None, tuple[str | None, str | None]] = {}
         self._cache: dict[Hashable, tuple[str | None, str | None]] = {}
-        for session, record in criteria.items():
-            found = by_record.get(record)
-            if found is None:
-                target, why = resolve_criterion(record, mapping, policy)
-                if target is None:
-                    found = (None, why)
-                else:
-                    coded = to_coded[str(target)]
-                    unresolved = policy != "own_class" and to_criterion[coded] in UNRESOLVED
-                    found = (None, UNMAPPED_CRITERION) if unresolved else (coded, None)
-                by_record[record] = found
-            self._cache[session] = found
+
+    def _resolve(self, record: CriterionRecord | None) -> tuple[str | None, str | None]:
+        target, why = resolve_criterion(record, self.mapping, self.policy)
+        if target is None:
+            return None, why
+        coded = self.mapping.to_coded[str(target)]
+        if self.policy != "own_class" and self.mapping.to_criterion[coded] in UNRESOLVED:
+            return None, UNMAPPED_CRITERION
+        return coded, None
 
     def __call__(self, session: Hashable) -> tuple[str | None, str | None]:
         found = self._cache.get(session)
         if found is None:
-            found = self._cache[session] = (None, NO_CRITERION)
+            record = self.criteria.get(session)
+            found = self._by_record.get(record)
+            if found is None:
+                found = self._by_record[record] = self._resolve(record)
+            self._cache[session] = found
         return found
 
 
@@ -750,7 +754,7 @@ def compare_coded_arrays(
     def resolved(pol: Policy) -> np.ndarray:
         """Per coding: the compared coded category's index, or -1 - reason code."""
         if pol not in resolved_by_policy:
-            per_record = _Resolved({k: criteria[k] for k in known}, mapping, pol)
+            per_record = _Resolved(criteria, mapping, pol)
             per_session = np.array(
                 [
                     category_index[b] if b is not None else -1 - reason_code(str(why))
