@@ -10,6 +10,8 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 
+import numpy as np
+
 from apps.codebooks.format import ClassificationSpec, MarkerSpec, RatingItemSpec
 
 # Scores are counts or ratings (possibly averaged), so equality needs a tolerance for floats.
@@ -94,6 +96,52 @@ def derive_classification(
             if code in categories:
                 return code, f"{tied}: {category_names.get(code, code)} comes first in priority"
     return None, f"{tied}: unclassified"
+
+
+def derive_categories(
+    classification: ClassificationSpec, scales: Sequence[str], scores: np.ndarray
+) -> list[str | None]:
+    """:func:`derive_classification`'s category for many codings at once (no reasons).
+
+    ``scores`` is (codings x ``scales``), NaN where a coding has no score. Row by row the
+    result is exactly that of derive_classification on the row's present scores: None when a
+    mapped scale has no score, the leaders' category when they share one, else the tie rule.
+    Reports derive thousands of codings; the reason words are only needed one coding at a
+    time, beside the coding.
+    """
+    derivation = classification.derivation
+    n = int(np.asarray(scores).shape[0])
+    if derivation is None:
+        return [None] * n
+    if derivation.rule != "highest_scale":
+        raise ValueError(f"unknown derivation rule {derivation.rule!r}")
+    mapping = derivation.scale_to_category
+    column = {s: j for j, s in enumerate(scales)}
+    missing_scale = [s for s in mapping if s not in column]
+    if missing_scale or not mapping or n == 0:
+        return [None] * n
+    x = np.asarray(scores, dtype=float)[:, [column[s] for s in mapping]]
+    complete = ~np.isnan(x).any(axis=1)
+    top = np.where(complete, np.max(np.where(complete[:, None], x, 0.0), axis=1), 0.0)
+    # math.isclose(a, top, abs_tol=t): |a - top| <= max(rel_tol * max(|a|, |top|), t) with
+    # its default rel_tol of 1e-9, the tolerance derive_classification uses.
+    tolerance = np.maximum(1e-9 * np.maximum(np.abs(x), np.abs(top)[:, None]), _TIE_TOLERANCE)
+    leaders = np.abs(x - top[:, None]) <= tolerance
+    categories = list(dict.fromkeys(mapping.values()))
+    of = np.array([categories.index(c) for c in mapping.values()])
+    led = np.zeros((n, len(categories)), bool)
+    for j, k in enumerate(of):  # one pass per mapped scale: a handful
+        led[:, k] |= leaders[:, j]
+    n_led = led.sum(axis=1)
+    out: list[str | None] = [None] * n
+    first = led.argmax(axis=1)
+    for i in np.flatnonzero(complete & (n_led == 1)).tolist():
+        out[i] = categories[int(first[i])]
+    if derivation.tie == "first_in_order":
+        ranked = [categories.index(c) for c in derivation.priority if c in categories]
+        for i in np.flatnonzero(complete & (n_led > 1)).tolist():
+            out[i] = next((categories[k] for k in ranked if led[i, k]), None)
+    return out
 
 
 def _is_number(value: object) -> bool:

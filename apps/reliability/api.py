@@ -5,6 +5,7 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from apps.assignments.models import Purpose
 from apps.codebooks.models import CodingSystem
 from apps.projects.access import (
     access_criterion_report,
@@ -21,6 +22,7 @@ from apps.reliability.criterion_reports import (
     criterion_mapping_set,
     criterion_report_request,
 )
+from apps.reliability.filters import LABEL_MAX, LIST_MAX, NUMBER_MAX, filter_sentences
 from apps.reliability.models import CriterionMapping, CriterionReport, ReliabilityReport
 from apps.reliability.stats.criterion import POLICIES
 from apps.transcripts.models import AAIClass
@@ -48,22 +50,66 @@ class ReportSerializer(serializers.ModelSerializer):
             "heartbeat_at",
             "finished_at",
             "timings",
+            "versions",
             "error",
         ]
         read_only_fields = fields
 
 
 class ReportDetailSerializer(ReportSerializer):
+    filter_sentences = serializers.SerializerMethodField()
+
     class Meta(ReportSerializer.Meta):
-        fields = [*ReportSerializer.Meta.fields, "results"]
+        fields = [*ReportSerializer.Meta.fields, "filter_sentences", "results"]
         read_only_fields = fields
+
+    def get_filter_sentences(self, report) -> list[str]:
+        return filter_sentences(report.filter)
 
 
 class ReportFilterSerializer(serializers.Serializer):
-    coders = serializers.ListField(child=IdField(), required=False, max_length=1000)
-    sessions = serializers.ListField(child=IdField(), required=False, max_length=10000)
-    date_from = serializers.DateField(required=False)
-    date_to = serializers.DateField(required=False)
+    """Which sessions and codings a report reads (apps/reliability/filters.py)."""
+
+    date_from = serializers.DateField(required=False, help_text="Sessions dated on or after.")
+    date_to = serializers.DateField(required=False, help_text="Sessions dated on or before.")
+    sites = serializers.ListField(
+        child=serializers.CharField(max_length=LABEL_MAX), required=False, max_length=LIST_MAX
+    )
+    therapists = serializers.ListField(
+        child=serializers.CharField(max_length=LABEL_MAX), required=False, max_length=LIST_MAX
+    )
+    session_numbers = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=NUMBER_MAX),
+        required=False,
+        max_length=LIST_MAX,
+    )
+    sessions = serializers.ListField(child=IdField(), required=False, max_length=LIST_MAX)
+    coders = serializers.ListField(child=IdField(), required=False, max_length=LIST_MAX)
+    purpose = serializers.ChoiceField(
+        choices=list(Purpose.values),
+        required=False,
+        help_text="independent (default) or training for reliability; independent or "
+        "consensus for criterion reports.",
+    )
+
+    def to_internal_value(self, data):
+        # A misspelt key would otherwise be dropped and the report read every session.
+        if isinstance(data, dict):
+            unknown = sorted(set(data) - set(self.fields))
+            if unknown:
+                allowed = ", ".join(self.fields)
+                raise serializers.ValidationError(
+                    {k: [f"Unknown filter field; allowed: {allowed}."] for k in unknown}
+                )
+        return super().to_internal_value(data)
+
+
+def _filter_of(payload) -> dict:
+    """The request's filter in the form the shared clean function checks (ISO dates)."""
+    return {
+        k: (v.isoformat() if hasattr(v, "isoformat") else v)
+        for k, v in payload.validated_data.get("filter", {}).items()
+    }
 
 
 class ReportParametersSerializer(serializers.Serializer):
@@ -104,15 +150,11 @@ class ReportListView(APIView):
         ).first()
         if system is None:
             raise NotFoundError("No such coding system in this project.")
-        report_filter = {
-            k: (v.isoformat() if hasattr(v, "isoformat") else v)
-            for k, v in payload.validated_data.get("filter", {}).items()
-        }
         report = services.report_request(
             project=membership.project,
             coding_system=system,
             by=request.user,
-            filter=report_filter,
+            filter=_filter_of(payload),
             parameters=dict(payload.validated_data.get("parameters", {})),
         )
         report.refresh_from_db()
@@ -140,6 +182,7 @@ class CriterionReportSerializer(serializers.ModelSerializer):
             "coding_system",
             "coding_system_label",
             "parameters",
+            "filter",
             "trigger",
             "state",
             "progress",
@@ -156,9 +199,14 @@ class CriterionReportSerializer(serializers.ModelSerializer):
 
 
 class CriterionReportDetailSerializer(CriterionReportSerializer):
+    filter_sentences = serializers.SerializerMethodField()
+
     class Meta(CriterionReportSerializer.Meta):
-        fields = [*CriterionReportSerializer.Meta.fields, "results"]
+        fields = [*CriterionReportSerializer.Meta.fields, "filter_sentences", "results"]
         read_only_fields = fields
+
+    def get_filter_sentences(self, report) -> list[str]:
+        return filter_sentences(report.filter)
 
 
 class CriterionParametersSerializer(serializers.Serializer):
@@ -176,12 +224,27 @@ class CriterionParametersSerializer(serializers.Serializer):
     )
     source = serializers.ChoiceField(choices=list(SOURCES), required=False)
     confidence = serializers.FloatField(required=False, min_value=0.5, max_value=0.999)
+    salience_item = serializers.CharField(
+        max_length=60,
+        required=False,
+        help_text="Code of the segment rating that is the salience (3RS: rupture_significance); "
+        "the only segment rating when left out.",
+    )
+    salience_threshold = serializers.FloatField(
+        required=False,
+        allow_null=True,
+        help_text="A segment rated at least this counts as a coded rupture; null: markers only.",
+    )
+    no_rupture_as_zero = serializers.BooleanField(
+        required=False, help_text="A PSQ 'no' without an intensity counts as intensity 0."
+    )
     drift_period = serializers.ChoiceField(choices=["month", "block"], required=False)
     drift_block_size = serializers.IntegerField(required=False, min_value=1, max_value=10000)
 
 
 class CriterionReportStartSerializer(serializers.Serializer):
     coding_system = IdField()
+    filter = ReportFilterSerializer(required=False)
     parameters = CriterionParametersSerializer(required=False)
 
 
@@ -233,6 +296,7 @@ class CriterionReportListView(APIView):
             project=membership.project,
             coding_system=system,
             parameters=dict(payload.validated_data.get("parameters", {})),
+            filter=_filter_of(payload),
             by=request.user,
         )
         report.refresh_from_db()

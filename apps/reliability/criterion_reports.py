@@ -1,58 +1,74 @@
-"""Criterion reports: coded classifications against the AAI, as background jobs.
+"""Criterion reports: coded classifications against the AAI, rupture coding against the PSQ.
 
-The mapping from a coding system's categories to AAI classes is stored per project and coding
-system (or defaults to the PACS one); a report keeps the mapping, U/CC policy, collapse and
-classification source it was computed with, the sessions it read and the library versions,
-so its numbers can be reproduced. The statistics are apps/reliability/stats/criterion.py.
+A criterion report has up to two parts, by what the coding system codes:
+
+- ``aai``: a classification mapped to AAI classes (stored mapping, or the PACS default):
+  agreement per coder and pooled (stats/criterion.py) and each scale's scores by AAI class
+  with its ROC AUC (``results["scales"]``);
+- ``psq``: rupture markers (a withdrawal or confrontation scale, apps/reliability/
+  criterion_data.py): "any rupture coded" against the patient's and the therapist's PSQ
+  answer, and Spearman's r of the rupture frequency and peak salience with the reported
+  intensity (stats/psq.py), per coder and pooled (``results["psq"]``).
+
+A report keeps the parameters and filter it was computed with (apps/reliability/filters.py),
+the sessions it used and the library versions, so its numbers can be reproduced. This module
+holds the services (mapping, parameters, request, queue, compute); the results are computed
+in apps/reliability/criterion_results.py.
+Keys and methods: docs/statistics.md, "Criterion reports (background job)".
 """
 
 from __future__ import annotations
 
-import platform
-from collections.abc import Mapping
-from importlib import metadata
+import gc
+import math
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 
-import numpy as np
-import scipy
 from django.conf import settings
 from django.db import transaction
 
-from apps.annotations.models import ClassificationValue, MarkerApplication, RatingValue
-from apps.annotations.selectors import derived_classifications
 from apps.codebooks.models import Classification, CodingSystem
 from apps.jobs.services import (
     job_claim,
     job_finish,
-    job_heartbeat,
     job_keepalive,
     job_pending_for_submissions,
     job_queue,
 )
 from apps.projects.errors import DomainError
 from apps.projects.models import Project
-from apps.reliability.dataset import submitted_independent
-from apps.reliability.drift_services import (
-    DRIFT_PARAMETER_KEYS,
-    clean_drift_parameters,
-    criterion_report_drift,
+from apps.reliability.criterion_data import (
+    codes_ruptures,
+    salience_items,
 )
+from apps.reliability.criterion_results import criterion_results
+from apps.reliability.drift_services import DRIFT_PARAMETER_KEYS, clean_drift_parameters
+from apps.reliability.filters import report_filter_clean
 from apps.reliability.models import CriterionMapping, CriterionReport
 from apps.reliability.services import report_figures_queue
 from apps.reliability.stats.categories import SECURE_VS_INSECURE
 from apps.reliability.stats.criterion import (
     PACS_CRITERION,
     POLICIES,
-    CriterionRecord,
-    Policy,
-    compare_coders_with_criterion,
-    pair_with_criterion,
+    UNRESOLVED,
 )
-from apps.reliability.stats.criterion import CriterionMapping as StatsMapping
-from apps.transcripts.models import AAIClass, Case
+from apps.reliability.versions import library_versions
+from apps.transcripts.models import AAIClass, Case, Session
 
 SOURCES = ("coder", "derived")
-PARAMETER_KEYS = {"mapping", "policy", "collapse", "source", "confidence"}
+PARAMETER_KEYS = {
+    "mapping",
+    "policy",
+    "collapse",
+    "source",
+    "confidence",
+    "salience_item",
+    "salience_threshold",
+    "no_rupture_as_zero",
+}
 PARAMETER_KEYS |= DRIFT_PARAMETER_KEYS  # drift over time (apps/reliability/drift_services.py)
+AAI_KEYS = ("mapping", "policy", "collapse", "source")
+PSQ_KEYS = ("salience_item", "salience_threshold", "no_rupture_as_zero")
 
 
 def _classification_for(coding_system: CodingSystem, codes: set[str]) -> Classification | None:
@@ -142,27 +158,36 @@ def default_collapse(mapping: Mapping[str, str]) -> dict | None:
     return dict(SECURE_VS_INSECURE) if set(mapping) <= set(SECURE_VS_INSECURE) else None
 
 
-def _clean_parameters(coding_system: CodingSystem, project: Project, parameters: dict) -> dict:
-    unknown = set(parameters) - PARAMETER_KEYS
-    if unknown:
-        raise DomainError(
-            f"Unknown parameters: {', '.join(sorted(unknown))}.",
-            details={"parameters": [f"Allowed: {', '.join(sorted(PARAMETER_KEYS))}."]},
-        )
+def _refuse(key: str, message: str, hint: str) -> DomainError:
+    return DomainError(f"{key}: {message}", details={key: [hint]})
+
+
+def _clean_aai(coding_system: CodingSystem, project: Project, parameters: dict) -> dict | None:
+    """The AAI part's parameters, or None when the coding system has no mapping to AAI."""
     if parameters.get("mapping"):
         classification, mapping = _clean_mapping(coding_system, parameters["mapping"])
     else:
         found = criterion_mapping_for(project=project, coding_system=coding_system)
         if found is None:
-            raise DomainError(
-                "This coding system has no mapping to AAI classes; set one first.",
-                details={"mapping": ["No stored or default mapping."]},
-            )
+            given = [k for k in AAI_KEYS if parameters.get(k) is not None]
+            if given:
+                raise _refuse(
+                    given[0],
+                    "this coding system has no mapping to AAI classes, so there is no AAI "
+                    "comparison to set it for.",
+                    "Set a criterion mapping first, or leave it out.",
+                )
+            return None
         classification, mapping = found.classification, dict(found.mapping)
     policy = parameters.get("policy") or "secondary"
     if policy not in POLICIES:
         raise DomainError(
             f"policy must be one of {', '.join(POLICIES)}.", details={"policy": list(POLICIES)}
+        )
+    if policy == "own_class" and "U" not in mapping.values():
+        raise DomainError(
+            "policy own_class keeps U as its own class, but no category is mapped to U.",
+            details={"policy": ["Map a category to U, or use secondary or exclude."]},
         )
     source = parameters.get("source") or "coder"
     if source not in SOURCES:
@@ -176,24 +201,113 @@ def _clean_parameters(coding_system: CodingSystem, project: Project, parameters:
         )
     collapse = parameters["collapse"] if "collapse" in parameters else default_collapse(mapping)
     if collapse is not None:
-        if not isinstance(collapse, Mapping) or set(mapping) - set(collapse):
+        organised = [c for c, k in mapping.items() if k not in UNRESOLVED]
+        if not isinstance(collapse, Mapping) or set(organised) - set(collapse):
             raise DomainError(
                 "collapse must give a group for every mapped category.",
-                details={"collapse": [f"Categories: {', '.join(sorted(mapping))}."]},
+                details={"collapse": [f"Categories: {', '.join(sorted(organised))}."]},
             )
         collapse = {str(k): str(v) for k, v in collapse.items()}
-    confidence = float(parameters.get("confidence", 0.95))
-    if not 0.5 <= confidence < 1:
-        raise DomainError(
-            "confidence must be between 0.5 and 1.", details={"confidence": ["0.5-1"]}
-        )
     return {
         "classification": classification.code,
         "mapping": mapping,
         "policy": policy,
         "collapse": collapse,
         "source": source,
-        "confidence": confidence,
+    }
+
+
+def _clean_psq(coding_system: CodingSystem, parameters: dict) -> dict | None:
+    """The PSQ part's parameters, or None when the coding system codes no ruptures."""
+    if not codes_ruptures(coding_system):
+        given = [k for k in PSQ_KEYS if parameters.get(k) is not None]
+        if given:
+            raise _refuse(
+                given[0],
+                "this coding system has no withdrawal or confrontation markers, so there is "
+                "no rupture coding to compare with the PSQ.",
+                "Leave it out for this coding system.",
+            )
+        return None
+    items = {i.code: i for i in salience_items(coding_system)}
+    code = parameters.get("salience_item")
+    if code is None:
+        item = next(iter(items.values())) if len(items) == 1 else None
+    elif code not in items:
+        choices = ", ".join(items) or "none: this coding system rates no segments"
+        raise DomainError(
+            f"salience_item {code!r} is not a segment rating of this coding system.",
+            details={"salience_item": [f"Segment ratings: {choices}."]},
+        )
+    else:
+        item = items[code]
+    threshold = parameters.get("salience_threshold")
+    if threshold is not None:
+        if item is None:
+            raise DomainError(
+                "salience_threshold needs a segment salience rating; none is chosen.",
+                details={"salience_threshold": ["Choose salience_item, or leave this out."]},
+            )
+        if (
+            isinstance(threshold, bool)
+            or not isinstance(threshold, int | float)
+            or not math.isfinite(threshold)
+            or not item.min_value <= threshold <= item.max_value
+        ):
+            raise DomainError(
+                f"salience_threshold must be a number from {item.min_value} to "
+                f"{item.max_value} (the range of {item.name}).",
+                details={"salience_threshold": [f"{item.min_value}-{item.max_value}"]},
+            )
+        threshold = float(threshold)
+    as_zero = parameters.get("no_rupture_as_zero", False)
+    if not isinstance(as_zero, bool):
+        raise DomainError(
+            "no_rupture_as_zero must be true or false.",
+            details={"no_rupture_as_zero": ["true or false"]},
+        )
+    return {
+        "salience_item": item.code if item else None,
+        "salience_threshold": threshold,
+        "no_rupture_as_zero": as_zero,
+    }
+
+
+def _clean_parameters(coding_system: CodingSystem, project: Project, parameters: dict) -> dict:
+    """Check a criterion report's parameters; return them as stored, every key present.
+
+    ``parts`` says what the report computes: ``aai`` when the coding system has a mapping to
+    AAI classes, ``psq`` when it codes ruptures; the keys of a part that does not apply are
+    None. A key given for a part that does not apply is refused, naming the key.
+    """
+    unknown = set(parameters) - PARAMETER_KEYS
+    if unknown:
+        raise DomainError(
+            f"Unknown parameters: {', '.join(sorted(unknown))}.",
+            details={"parameters": [f"Allowed: {', '.join(sorted(PARAMETER_KEYS))}."]},
+        )
+    aai = _clean_aai(coding_system, project, parameters)
+    psq = _clean_psq(coding_system, parameters)
+    if aai is None and psq is None:
+        raise DomainError(
+            "This coding system has no mapping to AAI classes and no rupture markers, so "
+            "there is no criterion to compare it with; set a criterion mapping first.",
+            details={"mapping": ["No stored or default mapping, and no rupture markers."]},
+        )
+    confidence = parameters.get("confidence", 0.95)
+    if (
+        isinstance(confidence, bool)
+        or not isinstance(confidence, int | float)
+        or not 0.5 <= confidence < 1
+    ):
+        raise DomainError(
+            "confidence must be between 0.5 and 1.", details={"confidence": ["0.5-1"]}
+        )
+    return {
+        "parts": [part for part, found in (("aai", aai), ("psq", psq)) if found is not None],
+        **(aai or {"classification": None, **dict.fromkeys(AAI_KEYS)}),
+        "confidence": float(confidence),
+        **(psq or dict.fromkeys(PSQ_KEYS)),
         # Drift over time: only what was given is stored (month by default).
         **clean_drift_parameters(parameters),
     }
@@ -201,15 +315,21 @@ def _clean_parameters(coding_system: CodingSystem, project: Project, parameters:
 
 @transaction.atomic
 def criterion_report_request(
-    *, project: Project, coding_system: CodingSystem, parameters: dict | None = None, by=None
+    *,
+    project: Project,
+    coding_system: CodingSystem,
+    parameters: dict | None = None,
+    filter: dict | None = None,
+    by=None,
 ) -> CriterionReport:
-    """Queue a criterion report with checked parameters, kept with it for reproducibility."""
+    """Queue a criterion report with checked parameters and filter, kept with it."""
     if coding_system.project_id != project.pk:
         raise DomainError("The coding system belongs to another project.")
     report = CriterionReport(
         project=project,
         coding_system=coding_system,
         parameters=_clean_parameters(coding_system, project, parameters or {}),
+        filter=report_filter_clean(project=project, filter=filter, kind="criterion"),
         requested_by=by,
         trigger="manual",
     )
@@ -222,8 +342,9 @@ def criterion_report_queue_after_submission(
 ) -> CriterionReport | None:
     """Queue a criterion report after a submission, when there is something to compare.
 
-    Only when the coding system has a (stored or default) mapping and some case of the
-    project has an AAI label; a burst of submissions joins the report still queued.
+    When the coding system has a (stored or default) mapping and some case of the project
+    has an AAI label, or it codes ruptures and some session has a PSQ rupture answer; a
+    burst of submissions joins the report still queued.
     """
     with transaction.atomic():
         pending = job_pending_for_submissions(
@@ -231,76 +352,46 @@ def criterion_report_queue_after_submission(
         )
         if pending is not None:
             return pending
-        if not Case.objects.filter(project_id=project_id).exclude(aai_primary="").exists():
-            return None
         project = Project.objects.get(pk=project_id)
         system = CodingSystem.objects.get(pk=coding_system_id)
-        if criterion_mapping_for(project=project, coding_system=system) is None:
+        aai = (
+            criterion_mapping_for(project=project, coding_system=system) is not None
+            and Case.objects.filter(project_id=project_id).exclude(aai_primary="").exists()
+        )
+        psq = (
+            not aai
+            and codes_ruptures(system)
+            and Session.objects.filter(project_id=project_id)
+            .exclude(psq_patient_rupture=None, psq_therapist_rupture=None)
+            .exists()
+        )
+        if not (aai or psq):
             return None
         report = CriterionReport(
             project=project,
             coding_system=system,
             trigger="submission",
             parameters=_clean_parameters(system, project, {}),
+            filter=report_filter_clean(project=project, filter={}, kind="criterion"),
         )
         job_queue(job=report, countdown=settings.RELIABILITY_DEBOUNCE_SECONDS)
         return report
 
 
-def criterion_codings(
-    report: CriterionReport,
-) -> tuple[dict[int, dict[int, str | None]], dict[int, str]]:
-    """Per coder {session id: category code or None}, from submitted blind independent codings.
+@contextmanager
+def _collect_new_objects_only() -> Iterator[None]:
+    """Let the garbage collector skip the objects that existed before the job.
 
-    The classification is the coder's choice or the rule-derived one (parameter ``source``);
-    a coding without one is None (listed as "no classification"). Also returns coder emails.
+    A job allocates many small objects (one per coding and statistic); each full collection
+    would also walk everything Django and the worker hold, a pause of 50-100 ms on a report
+    that otherwise takes about as long. Freezing moves the objects already there out of the
+    collector's sight for the job's duration (gc.freeze); unfreezing hands them back.
     """
-    classification = report.coding_system.classifications.get(
-        code=report.parameters["classification"]
-    )
-    assignments = list(
-        submitted_independent(
-            coding_system_id=report.coding_system_id, project_id=report.project_id, filter={}
-        )
-        .order_by("id")
-        .values_list("id", "coder_id", "coder__email", "transcript__session_id")
-    )
-    codings: dict[int, dict[int, str | None]] = {}
-    emails: dict[int, str] = {}
-    label: dict[int, str | None] = dict.fromkeys((a[0] for a in assignments), None)
-    if report.parameters["source"] == "derived":
-        for assignment in submitted_independent(
-            coding_system_id=report.coding_system_id, project_id=report.project_id, filter={}
-        ).filter(pk__in=label):
-            applications = list(MarkerApplication.objects.filter(assignment=assignment))
-            ratings = list(RatingValue.objects.filter(assignment=assignment))
-            for d in derived_classifications(assignment, applications, ratings):
-                if d["classification"] == classification.pk:
-                    label[assignment.pk] = d["category_code"]
-    else:
-        label.update(
-            ClassificationValue.objects.filter(
-                assignment_id__in=label, classification=classification
-            ).values_list("assignment_id", "category__code")
-        )
-    for assignment_id, coder_id, email, session_id in assignments:
-        codings.setdefault(coder_id, {})[session_id] = label[assignment_id]
-        emails[coder_id] = email
-    return codings, emails
-
-
-def library_versions() -> dict[str, str]:
-    """The versions a report was computed with: numpy, scipy, Python and the platform."""
+    gc.freeze()
     try:
-        ours = metadata.version("coding-platform")
-    except metadata.PackageNotFoundError:
-        ours = "unknown (not installed as a package)"
-    return {
-        "numpy": np.__version__,
-        "scipy": scipy.__version__,
-        "python": platform.python_version(),
-        "platform": ours,
-    }
+        yield
+    finally:
+        gc.unfreeze()
 
 
 def criterion_report_compute(
@@ -315,49 +406,10 @@ def criterion_report_compute(
     if report is None:
         return CriterionReport.objects.filter(pk=report_id).first()
     job = {"model": CriterionReport, "job_id": report_id, "task_id": report.task_id}
-    p = report.parameters
-    with job_keepalive(**job):
-        job_heartbeat(**job, progress=5)
-        codings, emails = criterion_codings(report)
-        sessions = {s for c in codings.values() for s in c}
-        criteria = {
-            s: CriterionRecord(primary or None, secondary or None)
-            for s, primary, secondary in Case.objects.filter(sessions__id__in=sessions).values_list(
-                "sessions__id", "aai_primary", "aai_secondary"
-            )
-        }
-        job_heartbeat(**job, progress=40)
-        mapping = StatsMapping(p["mapping"])
-        comparison = compare_coders_with_criterion(
-            codings,
-            criteria,
-            mapping=mapping,
-            policy=p["policy"],
-            collapse=p["collapse"],
-            conf=p["confidence"],
-        )
-        # The sessions of the 3-way view, which (as in the statistics) resolves U/CC to their
-        # secondary class under own_class; the 4-way view only adds U to these.
-        three_way: Policy = "secondary" if p["policy"] == "own_class" else p["policy"]
-        used = sorted(
-            {
-                s
-                for coded in codings.values()
-                for s in pair_with_criterion(
-                    coded, criteria, mapping=mapping, policy=three_way
-                ).sessions
-            }
-        )
-        results = comparison.to_dict()
-        results["coders"] = [{"id": c, "email": emails[c]} for c in sorted(codings)]
-        results["n_sessions_read"] = len(sessions)
-        # Drift over time: each coder against the AAI per period (drift_services.py).
-        results["drift"] = criterion_report_drift(report, codings=codings, criteria=criteria)
-    job_finish(
-        **job,
-        results=results,
-        sessions_used=used,
-        versions=library_versions(),
-    )
+    # Claiming wrote the first heartbeat; the keepalive thread writes the next ones.
+    with job_keepalive(**job), _collect_new_objects_only():
+        results, used = criterion_results(report)
+    job_finish(**job, results=results, sessions_used=used, versions=library_versions())
     report_figures_queue(kind="criterion", report_id=report_id)
-    return CriterionReport.objects.get(pk=report_id)
+    # The results were just written; they load again only if the caller reads them.
+    return CriterionReport.objects.defer("results").get(pk=report_id)

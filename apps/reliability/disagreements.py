@@ -35,7 +35,7 @@ from apps.annotations.models import MarkerApplication, RatingValue
 from apps.codebooks.models import Unit
 from apps.projects.access import visible_assignments
 from apps.projects.errors import NotFoundError
-from apps.reliability.dataset import double_coded_transcripts, int_rows, submitted_independent
+from apps.reliability.dataset import double_coded_transcripts, int_rows, report_assignments
 from apps.reliability.models import ReliabilityReport
 from apps.transcripts.models import Segment, Transcript, Turn
 
@@ -172,7 +172,7 @@ def drill_target(coding_system, code: str, *, kind: str = "", units: str = "") -
 
 def drill_assignments(report: ReliabilityReport, *, user, membership):
     """The assignments (codings) the report reads, as they are now, that the user may see."""
-    read = submitted_independent(
+    read = report_assignments(
         coding_system_id=report.coding_system_id,
         project_id=report.project_id,
         filter=report.filter or {},

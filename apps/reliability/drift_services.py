@@ -248,27 +248,39 @@ def criterion_report_drift(
     *,
     codings: Mapping[int, Mapping[int, str | None]],
     criteria: Mapping[int, CriterionRecord],
+    dates: Mapping[int, Any] | None = None,
+    coder_names: Mapping[int, str] | None = None,
+    classification_name: str | None = None,
 ) -> dict:
     """results["drift"] of a criterion report: each coder against the AAI, over time.
 
     ``codings`` and ``criteria`` are the ones the report computed with ({coder: {session:
-    label}}, {session: CriterionRecord}), so nothing is read twice but the session dates.
+    label}}, {session: CriterionRecord}); ``dates`` {session: date or None}, ``coder_names``
+    {coder: name} and ``classification_name`` when the report read them too, else they are
+    read here.
     """
     p = report.parameters
     period, block = drift_period(p)
     sessions = {s for coded in codings.values() for s in coded}
-    name = (
+    if dates is None:
+        dates = _session_dates(sessions)
+    name = classification_name or (
         report.coding_system.classifications.filter(code=p["classification"])
         .values_list("name", flat=True)
         .first()
     )
+    coders = (
+        [DriftCoder(id=c, name=coder_names.get(c, str(c))) for c in sorted(codings)]
+        if coder_names is not None
+        else _drift_coders(sorted(codings))
+    )
     return criterion_drift(
-        dates=_session_dates(sessions),
+        dates=dates,
         codings=codings,
         criteria=criteria,
         mapping=CriterionMapping(p["mapping"]),
         policy=p["policy"],
-        coders=_drift_coders(sorted(codings)),
+        coders=coders,
         classification={"code": p["classification"], "name": name or p["classification"]},
         period=period,
         block_size=block,

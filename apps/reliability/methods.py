@@ -645,9 +645,10 @@ def _criterion(criterion_report: CriterionReport, coder_names: dict[str, str]) -
         "For each class, sensitivity, specificity and the positive and negative predictive "
         "values are reported with Wilson score intervals."
     )
-    scales = [
-        s for s in results.get("scales") or [] if (s.get("auc") or {}).get("value") is not None
-    ]
+    # results["scales"]: per coder and pooled {scale code: summary}; the paragraph cites the
+    # pooled AUCs (docs/statistics.md, "Criterion reports").
+    pooled_scales = ((results.get("scales") or {}).get("pooled") or {}).values()
+    scales = [s for s in pooled_scales if (s.get("auc") or {}).get("value") is not None]
     if scales:
         auc = statistic("auc")
         text.append(

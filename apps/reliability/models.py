@@ -33,7 +33,8 @@ class ReliabilityReport(BackgroundJob):
     coding_system = models.ForeignKey(
         CodingSystem, on_delete=models.PROTECT, related_name="reliability_reports"
     )
-    # {"coders": [user ids], "sessions": [session ids], "date_from": iso, "date_to": iso}
+    # Which sessions and codings (apps/reliability/filters.py): {"date_from", "date_to",
+    # "sites", "therapists", "session_numbers", "sessions", "coders", "purpose"}.
     filter = models.JSONField(default=dict, blank=True)
     # {"bootstrap": int, "seed": int, "confidence": 0.95, ...}
     parameters = models.JSONField(default=dict, blank=True)
@@ -97,7 +98,7 @@ class CriterionMapping(models.Model):
 
 
 class CriterionReport(BackgroundJob):
-    """One computation of agreement between coded classifications and the AAI criterion.
+    """One computation of agreement with the external criteria: the AAI, the PSQ.
 
     Like a reliability report, finished results never change; the mapping, U/CC policy,
     collapse and classification source are stored with it, with the sessions it read and the
@@ -110,10 +111,12 @@ class CriterionReport(BackgroundJob):
     coding_system = models.ForeignKey(
         CodingSystem, on_delete=models.PROTECT, related_name="criterion_reports"
     )
-    # {"classification": code, "mapping": {...}, "policy": ..., "collapse": {...} | None,
-    #  "source": "coder" | "derived", "confidence": 0.95}
+    # {"parts": ["aai", "psq"], "classification": code, "mapping": {...}, "policy": ...,
+    #  "collapse": {...} | None, "source": "coder" | "derived", "confidence": 0.95,
+    #  "salience_item": code, "salience_threshold": x | None, "no_rupture_as_zero": bool};
+    #  the keys of a part that does not apply are None (apps/reliability/criterion_reports.py).
     parameters = models.JSONField(default=dict, blank=True)
-    # Which sessions and codings enter, as for a reliability report (docs/statistics.md).
+    # Which sessions and codings enter, as for a reliability report (apps/reliability/filters.py).
     filter = models.JSONField(default=dict, blank=True)
     results = models.JSONField(null=True, blank=True)
     sessions_used = models.JSONField(default=list, blank=True)

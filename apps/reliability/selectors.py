@@ -7,7 +7,7 @@ from django.urls import reverse
 
 from apps.codebooks.models import Category
 from apps.jobs.models import JobState
-from apps.reliability.dataset import double_coded_transcripts, submitted_independent
+from apps.reliability.dataset import double_coded_transcripts, report_assignments
 from apps.reliability.figures import FigureSpec, catalogue
 from apps.reliability.models import CriterionReport, DriftAlert, ReliabilityReport, ReportState
 
@@ -26,7 +26,7 @@ def report_has_sessions(
     *, project_id: int, coding_system_id: int, filter: dict | None = None
 ) -> bool:
     """Whether a report would have any session: one coded by two or more coders, submitted."""
-    assignments = submitted_independent(
+    assignments = report_assignments(
         coding_system_id=coding_system_id, project_id=project_id, filter=filter or {}
     )
     return double_coded_transcripts(assignments).exists()

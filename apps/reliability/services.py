@@ -35,27 +35,18 @@ from apps.reliability.drift_services import (
     reliability_report_drift,
 )
 from apps.reliability.figures import FORMATS
+from apps.reliability.filters import report_filter_clean
 from apps.reliability.models import CriterionReport, ReliabilityReport, ReportFigure
 from apps.reliability.selectors import figure_catalogue, report_has_sessions, report_kind
+from apps.reliability.versions import library_versions
 
 logger = logging.getLogger(__name__)
 
-FILTER_KEYS = {"coders", "sessions", "date_from", "date_to"}
 PARAMETER_KEYS = {"confidence", "bootstrap", "seed"} | DRIFT_PARAMETER_KEYS
 
 
 def default_parameters() -> dict:
     return {"confidence": 0.95, "bootstrap": 0, "seed": 20261127}
-
-
-def _clean_filter(filter: dict) -> dict:
-    unknown = set(filter) - FILTER_KEYS
-    if unknown:
-        raise DomainError(
-            f"Unknown filter fields: {', '.join(sorted(unknown))}.",
-            details={"filter": [f"Allowed: {', '.join(sorted(FILTER_KEYS))}."]},
-        )
-    return {k: v for k, v in filter.items() if v not in (None, "", [])}
 
 
 def _clean_parameters(parameters: dict) -> dict:
@@ -93,7 +84,7 @@ def report_request(
     report = ReliabilityReport(
         project=project,
         coding_system=coding_system,
-        filter=_clean_filter(filter or {}),
+        filter=report_filter_clean(project=project, filter=filter, kind="reliability"),
         parameters=_clean_parameters(parameters or {}),
         requested_by=by,
         trigger="manual",
@@ -120,10 +111,12 @@ def report_queue_after_submission(
             return pending
         if not report_has_sessions(project_id=project_id, coding_system_id=coding_system_id):
             return None
+        project = Project.objects.get(pk=project_id)
         report = ReliabilityReport(
-            project_id=project_id,
+            project=project,
             coding_system_id=coding_system_id,
             trigger="submission",
+            filter=report_filter_clean(project=project, filter={}, kind="reliability"),
             parameters=default_parameters(),
         )
         job_queue(job=report, countdown=settings.RELIABILITY_DEBOUNCE_SECONDS)
@@ -171,6 +164,7 @@ def report_compute(*, report_id: int, task_id: str | None = None) -> Reliability
             "compute_seconds": round(computed - loaded, 3),
             "total_seconds": round(time.perf_counter() - started, 3),
         },
+        versions=library_versions(),
     )
     report_figures_queue(kind="reliability", report_id=report_id)
     return ReliabilityReport.objects.get(pk=report_id)

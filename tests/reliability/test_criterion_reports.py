@@ -169,14 +169,20 @@ def test_exclude_policy_hand_computed_kappa_and_listed_u_case():
     assert pooled["percent_agreement"]["value"] == pytest.approx(15 / 18)
     assert pooled["kappa"]["value"] == pytest.approx(152 / 206)
 
+    # The codebook has no withdrawal or confrontation scale, so there is no PSQ part.
     assert report.parameters == {
+        "parts": ["aai"],
         "classification": "attachment",
         "mapping": {"secure": "F", "avoidant": "Ds", "preoccupied": "E"},
         "policy": "exclude",
         "collapse": {"secure": "secure", "avoidant": "insecure", "preoccupied": "insecure"},
         "source": "coder",
         "confidence": 0.95,
+        "salience_item": None,
+        "salience_threshold": None,
+        "no_rupture_as_zero": None,
     }
+    assert report.filter == {"purpose": "independent"}
     used = set(
         Session.objects.filter(case__project=project).exclude(pk=k009).values_list("pk", flat=True)
     )
@@ -184,8 +190,8 @@ def test_exclude_policy_hand_computed_kappa_and_listed_u_case():
     assert set(report.versions) == {"numpy", "scipy", "python", "platform"}
     assert all(report.versions.values())
     assert report.results["coders"] == [
-        {"id": a.pk, "email": EMAILS[0]},
-        {"id": b.pk, "email": EMAILS[1]},
+        {"id": a.pk, "email": EMAILS[0], "name": EMAILS[0]},
+        {"id": b.pk, "email": EMAILS[1], "name": EMAILS[1]},
     ]
 
 

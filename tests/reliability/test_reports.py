@@ -93,7 +93,7 @@ def test_a_filter_on_coders_is_stored_and_applied():
 
     report = _run(project, system, lead, filter={"coders": [users[0].pk, users[2].pk]})
 
-    assert report.filter == {"coders": [users[0].pk, users[2].pk]}
+    assert report.filter == {"coders": [users[0].pk, users[2].pk], "purpose": "independent"}
     # coder three coded nothing: no double-coded session remains
     assert report.results["n_sessions"] == 0
     assert (

@@ -14,13 +14,15 @@ from __future__ import annotations
 
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, Literal
 
 import numpy as np
-from scipy import stats
 
 from .categories import (
     SECURE_VS_INSECURE,
+    Ratings,
+    _is_number,
     collapse_categories,
     encode_ratings,
     is_missing,
@@ -28,7 +30,7 @@ from .categories import (
 )
 from .gwet import gwet_ac1, percent_agreement
 from .kappa import cohen_kappa_table, contingency_table
-from .proportions import WILSON_METHOD, wilson_interval
+from .proportions import WILSON_METHOD, wilson_interval, z_quantile
 from .results import ZERO_SE, StatResult, bound_interval, instability
 
 
@@ -191,9 +193,9 @@ class CriterionMapping:
             raise ValueError("two coded categories map to one criterion class")
         object.__setattr__(self, "to_criterion", dict(self.to_criterion))
 
-    @property
+    @cached_property
     def to_coded(self) -> dict[str, str]:
-        """The inverse map: criterion class -> coded category."""
+        """The inverse map: criterion class -> coded category (do not change it)."""
         return {v: k for k, v in self.to_criterion.items()}
 
     @property
@@ -271,8 +273,12 @@ def resolved_criteria(
     """
     kept: dict[Hashable, str] = {}
     excluded = []
+    by_record: dict[CriterionRecord | None, tuple[str | None, str | None]] = {}
     for session, record in criteria.items():
-        target, why = resolve_criterion(record, mapping, policy)
+        found = by_record.get(record)
+        if found is None:
+            found = by_record[record] = resolve_criterion(record, mapping, policy)
+        target, why = found
         if target is None:
             excluded.append(Exclusion(session, str(why)))
         else:
@@ -310,31 +316,82 @@ def pair_with_criterion(
     The sessions are those in ``coded`` (one coder's classifications). A coded label outside
     the mapping is ``unmapped category``; an empty one ``no classification``.
     """
+    resolved = _Resolved(criteria, mapping, policy)
+    return _pair(coded, resolved, mapping, policy, collapse, coder)
+
+
+class _Resolved:
+    """Each session's criterion under one policy, as the coded category it is compared with.
+
+    A report pairs the same sessions for every coder and view; resolving each distinct AAI
+    record once per policy (sessions share a handful), and each session once, keeps that
+    linear. Each entry is (coded category, None) or (None, the reason the session is left
+    out); a session without a record has no criterion label.
+    """
+
+    def __init__(
+        self, criteria: Mapping[Hashable, CriterionRecord], mapping: CriterionMapping, policy
+    ) -> None:
+        self.criteria = criteria
+        self.mapping = mapping
+        self.policy = policy
+        self._by_record: dict[CriterionRecord | None, tuple[str | None, str | None]] = {}
+        self._cache: dict[Hashable, tuple[str | None, str | None]] = {}
+
+    def _resolve(self, record: CriterionRecord | None) -> tuple[str | None, str | None]:
+        target, why = resolve_criterion(record, self.mapping, self.policy)
+        if target is None:
+            return None, why
+        coded = self.mapping.to_coded[str(target)]
+        if self.policy != "own_class" and self.mapping.to_criterion[coded] in UNRESOLVED:
+            return None, UNMAPPED_CRITERION
+        return coded, None
+
+    def __call__(self, session: Hashable) -> tuple[str | None, str | None]:
+        found = self._cache.get(session)
+        if found is None:
+            record = self.criteria.get(session)
+            found = self._by_record.get(record)
+            if found is None:
+                found = self._by_record[record] = self._resolve(record)
+            self._cache[session] = found
+        return found
+
+
+def _pair(
+    coded: Mapping[Hashable, Any],
+    resolved: _Resolved,
+    mapping: CriterionMapping,
+    policy: Policy,
+    collapse: Mapping[str, str] | None,
+    coder: Hashable | None,
+) -> PairedLabels:
     cats = _view_categories(mapping, policy, collapse)
-    to_coded = mapping.to_coded
+    # The coded labels this view can compare: mapped, and not to U/CC in an organised view,
+    # each with its name in the view (collapsed in the 2-way view).
+    comparable = {
+        c: (collapse[c] if collapse is not None else c)
+        for c, k in mapping.to_criterion.items()
+        if policy == "own_class" or k not in UNRESOLVED
+    }
+    lookup = resolved.__call__
     sessions, cod, crit, excl = [], [], [], []
     for session, label in coded.items():
-        reason = None
-        if is_missing(label):
-            reason = NO_CLASSIFICATION
-        elif label not in mapping.to_criterion or (
-            policy != "own_class" and mapping.to_criterion[label] in UNRESOLVED
-        ):
-            reason = UNMAPPED
-        target, why = resolve_criterion(criteria.get(session), mapping, policy)
-        reason = reason or why
-        if reason is not None:
+        try:
+            a = comparable.get(label)
+        except TypeError:  # an unhashable label is no category of the mapping
+            a = None
+        if a is None:
+            reason = NO_CLASSIFICATION if is_missing(label) else UNMAPPED
             excl.append(Exclusion(session, reason, coder))
             continue
-        a, b = label, to_coded[str(target)]
-        if policy != "own_class" and mapping.to_criterion[b] in UNRESOLVED:
-            excl.append(Exclusion(session, UNMAPPED_CRITERION, coder))
+        b, why = lookup(session)
+        if why is not None:
+            excl.append(Exclusion(session, why, coder))
             continue
-        if collapse is not None:
-            a, b = collapse[a], collapse[b]
         sessions.append(session)
         cod.append(a)
-        crit.append(b)
+        crit.append(collapse[b] if collapse is not None else b)
     return PairedLabels(tuple(sessions), tuple(cod), tuple(crit), cats, tuple(excl))
 
 
@@ -391,6 +448,8 @@ class ViewAgreement:
     exclusions: tuple[Exclusion, ...]
     n_coders: int = 1
     note: str | None = None
+    # The sessions of the pairs, in pair order (not serialised: a report stores its own list).
+    sessions: tuple[Hashable, ...] = ()
 
     @property
     def excluded_by_reason(self) -> dict[str, int]:
@@ -429,12 +488,28 @@ def view_agreement(
     pairs: PairedLabels, *, view: str = "three_way", conf: float = 0.95, n_coders: int = 1
 ) -> ViewAgreement:
     """Percent agreement (Wilson), Cohen's kappa, AC1, confusion matrix and per-class accuracy."""
-    cats = pairs.categories
-    n = len(pairs.coded)
-    rt = encode_ratings(
-        np.array(list(zip(pairs.coded, pairs.criterion, strict=True)), dtype=object).reshape(n, 2),
-        cats,
+    return _view_from_ratings(
+        _encode_pairs(pairs),
+        view=view,
+        exclusions=pairs.exclusions,
+        sessions=pairs.sessions,
+        conf=conf,
+        n_coders=n_coders,
     )
+
+
+def _view_from_ratings(
+    rt: Ratings,
+    *,
+    view: str,
+    exclusions: tuple[Exclusion, ...],
+    sessions: tuple[Hashable, ...],
+    conf: float,
+    n_coders: int,
+) -> ViewAgreement:
+    """One view from its pairs as (n, 2) codes over the view's categories (coded, criterion)."""
+    cats = rt.categories
+    n = rt.n_units
     table = contingency_table(rt)
     empty = "no session has both a coded and a criterion class"
     agree = int(np.trace(table))
@@ -461,10 +536,35 @@ def view_agreement(
         kappa=kappa,
         ac1=ac1,
         per_class=per_class,
-        exclusions=pairs.exclusions,
+        exclusions=exclusions,
         n_coders=n_coders,
         note=POOLED_NOTE if n_coders > 1 else None,
+        sessions=sessions,
     )
+
+
+def _encode_pairs(pairs: PairedLabels) -> Ratings:
+    """The pairs as (n, 2) category codes; labels are already the view's category names."""
+    cats = pairs.categories
+    index = {c: i for i, c in enumerate(cats)}
+    n = len(pairs.coded)
+    try:
+        codes = np.fromiter(
+            (index[x] for x in (*pairs.coded, *pairs.criterion)), dtype=np.int64, count=2 * n
+        )
+    except (KeyError, TypeError):
+        # Labels that only match after normalising (1 and 1.0), or an error to report:
+        # the general encoder does both.
+        return encode_ratings(
+            np.array(list(zip(pairs.coded, pairs.criterion, strict=True)), dtype=object).reshape(
+                n, 2
+            ),
+            cats,
+        )
+    scores = (
+        np.array([float(c) for c in cats]) if cats and all(_is_number(c) for c in cats) else None
+    )
+    return Ratings(codes=codes.reshape(2, n).T.copy(), categories=tuple(cats), scores=scores)
 
 
 VIEW_NAMES: tuple[str, ...] = ("three_way", "two_way", "four_way")
@@ -488,14 +588,9 @@ def criterion_views(
     return _views([(None, coded)], criteria, mapping, policy, collapse, conf)
 
 
-def _views(
-    codings: Sequence[tuple[Hashable | None, Mapping[Hashable, Any]]],
-    criteria: Mapping[Hashable, CriterionRecord],
-    mapping: CriterionMapping,
-    policy: Policy,
-    collapse: Mapping[str, str] | None,
-    conf: float,
-) -> dict[str, ViewAgreement]:
+def _view_specs(
+    mapping: CriterionMapping, policy: Policy, collapse: Mapping[str, str] | None
+) -> list[tuple[str, Policy, Mapping[str, str] | None]]:
     if policy not in POLICIES:
         raise ValueError(f"policy must be one of {', '.join(POLICIES)}, got {policy!r}")
     organised: Policy = "secondary" if policy == "own_class" else policy
@@ -504,21 +599,56 @@ def _views(
         specs.append(("two_way", organised, collapse))
     if mapping.has_class("U"):
         specs.append(("four_way", "own_class", None))
+    return specs
+
+
+def _paired_views(
+    codings: Sequence[tuple[Hashable | None, Mapping[Hashable, Any]]],
+    criteria: Mapping[Hashable, CriterionRecord],
+    mapping: CriterionMapping,
+    policy: Policy,
+    collapse: Mapping[str, str] | None,
+) -> dict[str, list[PairedLabels]]:
+    """Every view's pairs, one PairedLabels per coder (sessions resolved once per policy)."""
+    resolvers: dict[str, _Resolved] = {}
     out = {}
-    for name, pol, col in specs:
-        stacked = [
-            pair_with_criterion(c, criteria, mapping=mapping, policy=pol, collapse=col, coder=k)
-            for k, c in codings
-        ]
-        merged = PairedLabels(
-            sessions=tuple(s for p in stacked for s in p.sessions),
-            coded=tuple(s for p in stacked for s in p.coded),
-            criterion=tuple(s for p in stacked for s in p.criterion),
-            categories=stacked[0].categories if stacked else (),
-            exclusions=tuple(e for p in stacked for e in p.exclusions),
-        )
-        out[name] = view_agreement(merged, view=name, conf=conf, n_coders=len(codings))
+    for name, pol, col in _view_specs(mapping, policy, collapse):
+        resolved = resolvers.setdefault(pol, _Resolved(criteria, mapping, pol))
+        out[name] = [_pair(c, resolved, mapping, pol, col, k) for k, c in codings]
     return out
+
+
+def _merge(stacked: Sequence[PairedLabels], categories: tuple[Hashable, ...]) -> PairedLabels:
+    if len(stacked) == 1:
+        return stacked[0]
+    return PairedLabels(
+        sessions=tuple(s for p in stacked for s in p.sessions),
+        coded=tuple(s for p in stacked for s in p.coded),
+        criterion=tuple(s for p in stacked for s in p.criterion),
+        categories=stacked[0].categories if stacked else categories,
+        exclusions=tuple(e for p in stacked for e in p.exclusions),
+    )
+
+
+def _views(
+    codings: Sequence[tuple[Hashable | None, Mapping[Hashable, Any]]],
+    criteria: Mapping[Hashable, CriterionRecord],
+    mapping: CriterionMapping,
+    policy: Policy,
+    collapse: Mapping[str, str] | None,
+    conf: float,
+) -> dict[str, ViewAgreement]:
+    paired = _paired_views(codings, criteria, mapping, policy, collapse)
+    return _agreements(paired, conf, n_coders=len(codings))
+
+
+def _agreements(
+    paired: Mapping[str, Sequence[PairedLabels]], conf: float, *, n_coders: int
+) -> dict[str, ViewAgreement]:
+    return {
+        name: view_agreement(_merge(stacked, ()), view=name, conf=conf, n_coders=n_coders)
+        for name, stacked in paired.items()
+    }
 
 
 @dataclass(frozen=True)
@@ -554,14 +684,159 @@ def compare_coders_with_criterion(
 ) -> CoderComparison:
     """One result per coder and one pooled result (all coders' pairs stacked, n in pairs).
 
-    ``codings`` is {coder: {session: coded label}}. Pooled exclusions name their coder.
+    ``codings`` is {coder: {session: coded label}}. Pooled exclusions name their coder. Each
+    coder's sessions are paired once per view; the pooled view stacks those same pairs.
     """
+    order = list(codings)
+    paired = _paired_views([(k, codings[k]) for k in order], criteria, mapping, policy, collapse)
     per = {
-        coder: _views([(coder, c)], criteria, mapping, policy, collapse, conf)
-        for coder, c in codings.items()
+        coder: _agreements({name: [p[i]] for name, p in paired.items()}, conf, n_coders=1)
+        for i, coder in enumerate(order)
     }
-    pooled = _views(list(codings.items()), criteria, mapping, policy, collapse, conf)
-    return CoderComparison(per_coder=per, pooled=pooled, n_coders=len(codings), policy=policy)
+    pooled = _agreements(paired, conf, n_coders=len(order))
+    return CoderComparison(per_coder=per, pooled=pooled, n_coders=len(order), policy=policy)
+
+
+@dataclass(frozen=True)
+class CodedArrays:
+    """Many codings' classifications as aligned arrays, for reports over thousands of codings.
+
+    Entry i is one coding: ``coder[i]`` indexes ``coders`` (the output order), ``session[i]``
+    is its session id and ``label[i]`` indexes ``labels`` (the classification's category
+    codes, mapped or not), -1 for no classification. Entries of one coder keep their order.
+    """
+
+    coders: tuple[Hashable, ...]
+    coder: np.ndarray
+    session: np.ndarray
+    label: np.ndarray
+    labels: tuple[str, ...]
+
+
+def compare_coded_arrays(
+    coded: CodedArrays,
+    criteria: Mapping[Hashable, CriterionRecord],
+    *,
+    mapping: CriterionMapping = PACS_CRITERION,
+    policy: Policy = "secondary",
+    collapse: Mapping[str, str] | None = SECURE_VS_INSECURE,
+    conf: float = 0.95,
+) -> CoderComparison:
+    """:func:`compare_coders_with_criterion` on arrays: the same pairs, exclusions and views.
+
+    Each session's criterion is resolved once per distinct AAI record and policy, each coded
+    label once per category; the pairs are then array lookups, so no step loops over codings
+    in Python except to name the sessions left out.
+    """
+    n_coders = len(coded.coders)
+    coder = np.asarray(coded.coder, dtype=np.int64)
+    label = np.asarray(coded.label, dtype=np.int64)
+    # Coder by coder, each coder's entries in their given order (the pooled stacking order).
+    order = np.argsort(coder, kind="stable")
+    coder, label = coder[order], label[order]
+    session = np.asarray(coded.session)[order]
+    session_list = session.tolist()
+    known = list(criteria)
+    position = {s: i for i, s in enumerate(known)}
+    at = np.fromiter((position.get(s, -1) for s in session_list), np.int64, count=len(order))
+    reasons: list[str] = []
+
+    def reason_code(why: str) -> int:
+        if why not in reasons:
+            reasons.append(why)
+        return reasons.index(why)
+
+    no_criterion = reason_code(NO_CRITERION)
+    categories = mapping.categories
+    category_index = {c: i for i, c in enumerate(categories)}
+    resolved_by_policy: dict[str, np.ndarray] = {}
+
+    def resolved(pol: Policy) -> np.ndarray:
+        """Per coding: the compared coded category's index, or -1 - reason code."""
+        if pol not in resolved_by_policy:
+            per_record = _Resolved(criteria, mapping, pol)
+            per_session = np.array(
+                [
+                    category_index[b] if b is not None else -1 - reason_code(str(why))
+                    for b, why in (per_record(k) for k in known)
+                ],
+                dtype=np.int64,
+            ).reshape(-1)
+            resolved_by_policy[pol] = np.where(
+                at >= 0, per_session[np.maximum(at, 0)] if len(known) else -1, -1 - no_criterion
+            )
+        return resolved_by_policy[pol]
+
+    no_classification = reason_code(NO_CLASSIFICATION)
+    unmapped = reason_code(UNMAPPED)
+    paired: dict[str, list[tuple[np.ndarray, tuple[Exclusion, ...], tuple[Hashable, ...]]]] = {}
+    view_cats: dict[str, tuple[Hashable, ...]] = {}
+    for name, pol, col in _view_specs(mapping, policy, collapse):
+        cats = _view_categories(mapping, pol, col)
+        view_cats[name] = cats
+        in_view = {c: i for i, c in enumerate(cats)}
+        comparable = {
+            c: in_view[col[c] if col is not None else c]
+            for c, k in mapping.to_criterion.items()
+            if pol == "own_class" or k not in UNRESOLVED
+        }
+        label_lut = np.array([comparable.get(x, -1) for x in coded.labels] + [-1], np.int64)
+        a = label_lut[label]  # label -1 reads the last entry, -1
+        b_category = resolved(pol)
+        # A category outside this view (mapped to U in an organised view) was already left
+        # out by the resolution; -1 keeps the lookup total.
+        criterion_lut = np.array(
+            [in_view.get(col.get(c) if col is not None else c, -1) for c in categories] + [-1],
+            np.int64,
+        )
+        b = np.where(b_category >= 0, criterion_lut[np.maximum(b_category, 0)], -1)
+        why = np.where(
+            label < 0,
+            no_classification,
+            np.where(a < 0, unmapped, np.where(b_category < 0, -1 - b_category, -1)),
+        )
+        keep = why < 0
+        codes = np.stack([a, b], axis=1)
+        blocks = []
+        for k in range(n_coders):
+            mine = coder == k
+            kept = mine & keep
+            left = np.flatnonzero(mine & ~keep).tolist()
+            exclusions = tuple(
+                Exclusion(session_list[i], reasons[int(why[i])], coded.coders[k]) for i in left
+            )
+            blocks.append(
+                (
+                    codes[kept],
+                    exclusions,
+                    tuple(session[kept].tolist()),
+                )
+            )
+        paired[name] = blocks
+
+    def view(name: str, blocks, n: int) -> ViewAgreement:
+        cats = view_cats[name]
+        codes = np.concatenate([c for c, _, _ in blocks]) if blocks else np.zeros((0, 2), np.int64)
+        scores = (
+            np.array([float(c) for c in cats])
+            if cats and all(_is_number(c) for c in cats)
+            else None
+        )
+        return _view_from_ratings(
+            Ratings(codes=codes.reshape(-1, 2), categories=tuple(cats), scores=scores),
+            view=name,
+            exclusions=tuple(e for _, ex, _ in blocks for e in ex),
+            sessions=tuple(s for _, _, ss in blocks for s in ss),
+            conf=conf,
+            n_coders=n,
+        )
+
+    per = {
+        key: {name: view(name, [blocks[k]], 1) for name, blocks in paired.items()}
+        for k, key in enumerate(coded.coders)
+    }
+    pooled = {name: view(name, blocks, n_coders) for name, blocks in paired.items()}
+    return CoderComparison(per_coder=per, pooled=pooled, n_coders=n_coders, policy=policy)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -569,6 +844,13 @@ def compare_coders_with_criterion(
 # ---------------------------------------------------------------------------------------------
 
 AUC_METHOD = "Wald z, Hanley & McNeil (1982) SE, bounded to [0, 1]"
+
+
+def _scores(values: Sequence[float] | np.ndarray) -> np.ndarray:
+    """The present scores as floats (None, NaN and blanks left out)."""
+    if isinstance(values, np.ndarray) and values.dtype.kind == "f":
+        return values[~np.isnan(values)]
+    return np.asarray([float(x) for x in values if not is_missing(x)], dtype=float)
 
 
 def auc_mann_whitney(
@@ -579,8 +861,7 @@ def auc_mann_whitney(
     SE^2 = [A(1-A) + (n1-1)(Q1-A^2) + (n0-1)(Q2-A^2)] / (n1 n0) with Q1 = A/(2-A) and
     Q2 = 2A^2/(1+A) (their eq. 1-2); the Wald interval is bounded to [0, 1].
     """
-    pos = np.asarray([float(x) for x in positives if not is_missing(x)], dtype=float)
-    neg = np.asarray([float(x) for x in negatives if not is_missing(x)], dtype=float)
+    pos, neg = _scores(positives), _scores(negatives)
     n1, n0 = pos.size, neg.size
     if n1 == 0 or n0 == 0:
         which = "the class" if n1 == 0 else "the rest"
@@ -594,7 +875,7 @@ def auc_mann_whitney(
     q1, q2 = a / (2 - a), 2 * a * a / (1 + a)
     var = (a * (1 - a) + (n1 - 1) * (q1 - a * a) + (n0 - 1) * (q2 - a * a)) / (n1 * n0)
     se = float(np.sqrt(max(var, 0.0)))
-    zq = float(stats.norm.ppf(0.5 + conf / 2))
+    zq = z_quantile(conf)
     ci = None
     clipped = False
     if se > 0:
@@ -651,6 +932,36 @@ def _summary(x: np.ndarray) -> ClassSummary:
     return ClassSummary(n=n, mean=mean, sd=sd)
 
 
+def scale_against_criterion(
+    scale: str,
+    codes: np.ndarray,
+    values: np.ndarray,
+    own_class: str | None,
+    classes: Sequence[str],
+    *,
+    shown: int | None = None,
+    conf: float = 0.95,
+) -> ScaleCriterion:
+    """One scale from aligned arrays: each entry's criterion class and score.
+
+    ``codes[i]`` indexes ``classes`` (-1: no class, left out); entries with a NaN score are
+    left out too. Mean and SD (n - 1) for the first ``shown`` classes (default all), in order;
+    the AUC of ``own_class`` against every other entry (undefined without an own class).
+    """
+    codes = np.asarray(codes, dtype=np.int64)
+    values = np.asarray(values, dtype=float)
+    keep = (codes >= 0) & ~np.isnan(values)
+    codes, values = codes[keep], values[keep]
+    shown = len(classes) if shown is None else shown
+    by_class = {str(c): _summary(values[codes == k]) for k, c in enumerate(classes[:shown])}
+    if own_class is None:
+        auc = StatResult.undefined(f"scale {scale!r} has no criterion class of its own")
+    else:
+        own = codes == (list(classes).index(own_class) if own_class in classes else -2)
+        auc = auc_mann_whitney(values[own], values[~own], conf)
+    return ScaleCriterion(scale=scale, own_class=own_class, by_class=by_class, auc=auc)
+
+
 def scales_against_criterion(
     scores: Mapping[str, Mapping[Hashable, float | None]],
     criterion: Mapping[Hashable, str],
@@ -673,13 +984,12 @@ def scales_against_criterion(
             for s, v in by_session.items()
             if s in criterion and not is_missing(v)
         ]
-        labels = np.array([c for c, _ in pairs], dtype=object)
+        # Classes outside ``order`` are not summarised but count among "the rest".
+        every = [*order, *dict.fromkeys(c for c, _ in pairs if c not in order)]
+        index = {c: k for k, c in enumerate(every)}
+        codes = np.array([index[c] for c, _ in pairs], dtype=np.int64)
         values = np.array([v for _, v in pairs], dtype=float)
-        by_class = {str(c): _summary(values[labels == c]) for c in order}
-        own = scale_class.get(scale)
-        if own is None:
-            auc = StatResult.undefined(f"scale {scale!r} has no criterion class of its own")
-        else:
-            auc = auc_mann_whitney(values[labels == own], values[labels != own], conf)
-        out[scale] = ScaleCriterion(scale=scale, own_class=own, by_class=by_class, auc=auc)
+        out[scale] = scale_against_criterion(
+            scale, codes, values, scale_class.get(scale), every, shown=len(order), conf=conf
+        )
     return out

@@ -21,6 +21,7 @@ from scipy import stats
 
 from .categories import Ratings, Spacing, agreement_weights, encode_ratings, weights_name
 from .gwet import core_to_result, gwet_core
+from .proportions import z_quantile
 from .results import ZERO_SE, StatResult, bound_interval, instability
 
 NEEDS_TWO = "needs exactly two coders"
@@ -109,7 +110,7 @@ def wald_ci(
     value: np.ndarray, se: np.ndarray, conf: float = 0.95
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Wald z interval bounded to [-1, 1]; NaN where the SE is 0. Returns lo, hi, clipped."""
-    zq = stats.norm.ppf(0.5 + conf / 2)
+    zq = z_quantile(float(conf))
     lo, hi, clipped = bound_interval(value - zq * se, value + zq * se, -1.0, 1.0, value)
     zero = np.asarray(se) == 0
     return np.where(zero, np.nan, lo), np.where(zero, np.nan, hi), clipped & ~zero

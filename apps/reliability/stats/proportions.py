@@ -9,6 +9,7 @@ and never has zero width.
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 
 from scipy import stats
 
@@ -16,6 +17,15 @@ from .results import StatResult, instability
 
 WILSON_METHOD = "Wilson score (Wilson 1927; Newcombe 1998 method 3), no continuity correction"
 NO_TRIALS = "no cases in the denominator"
+
+
+@lru_cache(maxsize=32)
+def z_quantile(conf: float) -> float:
+    """The two-sided normal quantile z_(1 - (1 - conf)/2) (scipy's, computed once per level).
+
+    A report asks for it once per proportion, kappa and AUC, always at the same level.
+    """
+    return float(stats.norm.ppf(0.5 + conf / 2))
 
 
 def wilson_interval(successes: int, trials: int, conf: float = 0.95) -> tuple[float, float]:
@@ -29,7 +39,7 @@ def wilson_interval(successes: int, trials: int, conf: float = 0.95) -> tuple[fl
         raise ValueError("wilson_interval needs at least one trial")
     if not 0 <= r <= n:
         raise ValueError(f"successes must lie in [0, {n}], got {r}")
-    z = float(stats.norm.ppf(0.5 + conf / 2))
+    z = z_quantile(conf)
     z2 = z * z
     centre = 2 * r + z2
     half = z * math.sqrt(z2 + 4 * r * (n - r) / n)

@@ -26,7 +26,7 @@ import numpy as np
 from scipy import stats
 
 from .kappa import cohen_kappa_table
-from .proportions import wilson_proportion
+from .proportions import wilson_proportion, z_quantile
 from .results import StatResult, instability
 
 Measure = Literal["frequency", "peak_salience"]
@@ -183,15 +183,38 @@ def psq_agreement(
     Sensitivity = a / (a + c) (PSQ yes sessions coded yes), specificity = d / (b + d),
     percent agreement = (a + d) / n, all with Wilson CIs; kappa as :func:`cohen_kappa_table`.
     """
-    table = np.zeros((2, 2), dtype=int)
-    excluded: list[Hashable] = []
-    for session_id, value in coded.items():
-        answer = _psq_flag(psq.get(session_id))
-        if answer is None:
-            excluded.append(session_id)
-            continue
-        table[0 if _coded_flag(value) else 1, 0 if answer else 1] += 1
+    ids = list(coded)
+    flags = np.fromiter((_coded_flag(coded[s]) for s in ids), dtype=bool, count=len(ids))
+    answers = np.fromiter(
+        (_answer_code(_psq_flag(psq.get(s))) for s in ids), dtype=np.int8, count=len(ids)
+    )
     not_coded = tuple(s for s in psq if s not in coded and _psq_flag(psq[s]) is not None)
+    return agreement_from_arrays(
+        ids, flags, answers, reporter=reporter, conf=conf, not_coded=not_coded
+    )
+
+
+def _answer_code(answer: bool | None) -> int:
+    return -1 if answer is None else int(bool(answer))
+
+
+def agreement_from_arrays(
+    ids: Sequence[Hashable],
+    coded: np.ndarray,
+    answers: np.ndarray,
+    *,
+    reporter: str = "",
+    conf: float = 0.95,
+    not_coded: Sequence[Hashable] = (),
+) -> BinaryAgreement:
+    """:func:`psq_agreement` on aligned arrays: coded rupture (bool) and the PSQ answer per
+    session (1 yes, 0 no, -1 none, excluded). A report passes thousands of sessions so."""
+    coded = np.asarray(coded, dtype=bool)
+    answers = np.asarray(answers)
+    answered = answers >= 0
+    cell = np.where(coded, 0, 2) + np.where(answers == 1, 0, 1)
+    table = np.bincount(cell[answered], minlength=4).reshape(2, 2).astype(int)
+    excluded = tuple(ids[i] for i in np.flatnonzero(~answered).tolist())
     n = int(table.sum())
     (a, b), (c, d) = table.tolist()
     if n == 0:
@@ -206,8 +229,8 @@ def psq_agreement(
         kappa=kappa,
         sensitivity=wilson_proportion(a, a + c, conf, empty_reason=NO_PSQ_YES),
         specificity=wilson_proportion(d, b + d, conf, empty_reason=NO_PSQ_NO),
-        excluded=tuple(excluded),
-        not_coded=not_coded,
+        excluded=excluded,
+        not_coded=tuple(not_coded),
     )
 
 
@@ -242,7 +265,7 @@ def spearman(x: Sequence[float], y: Sequence[float], *, conf: float = 0.95) -> S
             value=r, note=PERFECT_RANKS, n_units=n, details={"p": 0.0}, unstable=instability(n)[0]
         )
     se_z = math.sqrt((1 + r * r / 2) / (n - 3))
-    zq = float(stats.norm.ppf(0.5 + conf / 2))
+    zq = z_quantile(conf)
     fz = math.atanh(r)
     t = r * math.sqrt((n - 2) / (1 - r * r))
     return StatResult(
@@ -294,29 +317,66 @@ def psq_intensity_correlation(
     """
     if measure not in MEASURES:
         raise ValueError(f"measure must be one of {MEASURES}, got {measure!r}")
-    xs: list[float] = []
-    ys: list[float] = []
-    no_intensity: list[Hashable] = []
-    no_salience: list[Hashable] = []
-    for session_id, row in coded.items():
-        answer = psq.get(session_id)
-        level = None if answer is None else answer.intensity
-        if level is None and no_rupture_as_zero and answer is not None and answer.rupture is False:
-            level = 0.0
-        if level is None:
-            no_intensity.append(session_id)
-            continue
-        value = row.frequency if measure == "frequency" else row.peak_salience
-        if value is None:
-            no_salience.append(session_id)
-            continue
-        xs.append(float(value))
-        ys.append(float(level))
-    excluded = {"no PSQ intensity": tuple(no_intensity)}
+    ids = list(coded)
+    values = np.array(
+        [
+            np.nan
+            if (v := (row.frequency if measure == "frequency" else row.peak_salience)) is None
+            else float(v)
+            for row in coded.values()
+        ],
+        dtype=float,
+    )
+    answers = [psq.get(s) for s in ids]
+    intensity = np.array(
+        [np.nan if a is None or a.intensity is None else float(a.intensity) for a in answers],
+        dtype=float,
+    )
+    rupture = np.array(
+        [_answer_code(None if a is None else a.rupture) for a in answers], dtype=np.int8
+    )
+    return correlation_from_arrays(
+        ids,
+        values,
+        intensity,
+        rupture,
+        measure=measure,
+        reporter=reporter,
+        no_rupture_as_zero=no_rupture_as_zero,
+        conf=conf,
+    )
+
+
+def correlation_from_arrays(
+    ids: Sequence[Hashable],
+    values: np.ndarray,
+    intensity: np.ndarray,
+    rupture: np.ndarray,
+    *,
+    measure: Measure = "frequency",
+    reporter: str = "",
+    no_rupture_as_zero: bool = False,
+    conf: float = 0.95,
+) -> RankCorrelation:
+    """:func:`psq_intensity_correlation` on aligned arrays: the coded measure (NaN: no
+    salience rated), the PSQ intensity (NaN: none) and answer (1 yes, 0 no, -1 none)."""
+    if measure not in MEASURES:
+        raise ValueError(f"measure must be one of {MEASURES}, got {measure!r}")
+    values = np.asarray(values, dtype=float)
+    level = np.asarray(intensity, dtype=float).copy()
+    if no_rupture_as_zero:
+        level[np.isnan(level) & (np.asarray(rupture) == 0)] = 0.0
+    no_level = np.isnan(level)
+    no_value = ~no_level & np.isnan(values)
+    keep = ~no_level & ~no_value
+    excluded = {"no PSQ intensity": tuple(ids[i] for i in np.flatnonzero(no_level).tolist())}
     if measure == "peak_salience":
-        excluded["no salience rated"] = tuple(no_salience)
+        excluded["no salience rated"] = tuple(ids[i] for i in np.flatnonzero(no_value).tolist())
     return RankCorrelation(
-        reporter=reporter, measure=measure, result=spearman(xs, ys, conf=conf), excluded=excluded
+        reporter=reporter,
+        measure=measure,
+        result=spearman(values[keep], level[keep], conf=conf),
+        excluded=excluded,
     )
 
 
@@ -375,4 +435,85 @@ def psq_comparison(
     }
     return PsqComparison(
         threshold=threshold, sessions=sessions, agreement=agreement, correlation=correlation
+    )
+
+
+@dataclass(frozen=True)
+class RuptureArrays:
+    """Many codings' rupture coding as aligned arrays, one entry per coding.
+
+    ``peak`` is the peak segment salience (NaN: no segment rated); ``ids`` name the entries
+    (session ids, or (coder, session) pairs when coders are pooled).
+    """
+
+    ids: Sequence[Hashable]
+    withdrawal: np.ndarray
+    confrontation: np.ndarray
+    peak: np.ndarray
+
+    def any_rupture(self, threshold: float | None) -> np.ndarray:
+        """:func:`session_rupture`'s rule: a marker coded, or a peak at or above threshold."""
+        markers = (np.asarray(self.withdrawal) + np.asarray(self.confrontation)) > 0
+        if threshold is None:
+            return markers
+        with np.errstate(invalid="ignore"):
+            return markers | (np.asarray(self.peak, dtype=float) >= threshold)
+
+
+@dataclass(frozen=True)
+class PsqArrays:
+    """One reporter's PSQ answers aligned with a :class:`RuptureArrays`: the answer (1 yes,
+    0 no, -1 none) and intensity (NaN: none), and the answered sessions nobody here coded."""
+
+    rupture: np.ndarray
+    intensity: np.ndarray
+    not_coded: Sequence[Hashable] = ()
+
+
+def psq_comparison_arrays(
+    codings: RuptureArrays,
+    psq: Mapping[str, PsqArrays],
+    *,
+    threshold: float | None = None,
+    no_rupture_as_zero: bool = False,
+    conf: float = 0.95,
+) -> PsqComparison:
+    """:func:`psq_comparison` on arrays, for reports over thousands of codings.
+
+    The same formulas through the same array cores; ``sessions`` (the per-session rows) is
+    left empty, since a report stores the statistics, not one row per coding.
+    """
+    if (np.asarray(codings.withdrawal) < 0).any() or (np.asarray(codings.confrontation) < 0).any():
+        raise ValueError("marker counts must be non-negative")
+    flags = codings.any_rupture(threshold)
+    frequency = (np.asarray(codings.withdrawal) + np.asarray(codings.confrontation)).astype(float)
+    agreement = {
+        who: agreement_from_arrays(
+            codings.ids,
+            flags,
+            answers.rupture,
+            reporter=who,
+            conf=conf,
+            not_coded=answers.not_coded,
+        )
+        for who, answers in psq.items()
+    }
+    correlation = {
+        who: {
+            m: correlation_from_arrays(
+                codings.ids,
+                frequency if m == "frequency" else codings.peak,
+                answers.intensity,
+                answers.rupture,
+                measure=m,
+                reporter=who,
+                no_rupture_as_zero=no_rupture_as_zero,
+                conf=conf,
+            )
+            for m in MEASURES
+        }
+        for who, answers in psq.items()
+    }
+    return PsqComparison(
+        threshold=threshold, sessions={}, agreement=agreement, correlation=correlation
     )

@@ -57,6 +57,13 @@ def instability(
     n_units: Any, clipped: Any = False, *, lower: float = -1.0, upper: float = 1.0
 ) -> tuple[str | None, ...]:
     """One instability reason (or None) per entry: too few units, or a bounded interval."""
+    if isinstance(n_units, int | float) and isinstance(clipped, bool):
+        # One scalar estimate (a proportion, a kappa): the same words without array set-up,
+        # since reports ask this for every one of their hundreds of proportions.
+        parts = [small_sample(n_units)] if float(n_units) < MIN_UNITS else []
+        if clipped:
+            parts.append(CLIPPED.format(lo=lower, hi=upper))
+        return ("; ".join(parts) or None,)
     n = np.atleast_1d(np.asarray(n_units, dtype=float))
     c = np.broadcast_to(np.asarray(clipped, dtype=bool), n.shape)
     out: list[str | None] = []
