@@ -775,6 +775,10 @@ def _criterion_specs(
     category_names: Mapping[str, str],
     classification_name: str,
 ) -> list[FigureSpec]:
+    # A report of a rupture coding system has only the PSQ part: no AAI heat maps. (Reports
+    # from before report parts were stored all had the AAI part.)
+    if "aai" not in (results.get("parts") or ["aai"]):
+        return []
     mapping = _require(parameters, "mapping", "the report's parameters")
     options = {
         "mapping": mapping,

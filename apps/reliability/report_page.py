@@ -20,6 +20,7 @@ from apps.jobs.selectors import job_status
 from apps.projects.access import can_manage, can_see_criteria
 from apps.projects.errors import DomainError
 from apps.projects.models import Membership
+from apps.reliability.filters import filter_sentences
 from apps.reliability.methods import methods_context
 from apps.reliability.models import CriterionReport, ReliabilityReport
 from apps.reliability.selectors import figure_entries
@@ -211,6 +212,7 @@ def reliability_context(report: ReliabilityReport) -> dict:
         "coders": [names.get(c, c) for c in results.get("coders") or []],
         "kappa_key": _kappa_key(results),
         "parameters": reliability_parameter_sentences(report),
+        "filter": filter_sentences(report.filter or {}),
         "classifications": overall.get("classification") or [],
         "occurrence": occurrence,
         "drift_figure": figures.get("drift"),
@@ -272,6 +274,92 @@ def _label_exclusions(views: list[dict], names: dict[str, str]) -> None:
         ]
 
 
+REPORTERS = (("patient", "the patient"), ("therapist", "the therapist"))
+
+
+def _scales_rows(scales: dict | None) -> list[dict]:
+    """Each scale's scores by AAI class (classes in their listed order) and its AUC, pooled."""
+    if not scales:
+        return []
+    classes = scales.get("classes") or []
+    pooled = scales.get("pooled") or {}
+    rows = []
+    for scale in scales.get("scales") or []:
+        found = pooled.get(scale["code"]) or {}
+        by_class = found.get("by_class") or {}
+        rows.append(
+            {
+                "name": scale["name"],
+                "own_class": scale.get("own_class"),
+                "by_class": [dict(by_class.get(c) or {}, aai=c) for c in classes],
+                "auc": found.get("auc"),
+                "n_no_score": found.get("n_no_score"),
+            }
+        )
+    return rows
+
+
+def _psq_context(psq: dict | None, names: dict[str, str]) -> dict | None:
+    """The PSQ part as the page lays it out: pooled per reporter, then each coder's kappa."""
+    if not psq:
+        return None
+    pooled = psq.get("pooled") or {}
+    reporters = []
+    for key, words in REPORTERS:
+        agreement = (pooled.get("agreement") or {}).get(key)
+        correlation = (pooled.get("correlation") or {}).get(key) or {}
+        if agreement is None and not correlation:
+            continue
+        confusion = (agreement or {}).get("confusion") or {}
+        reporters.append(
+            {
+                "key": key,
+                "words": words,
+                "agreement": agreement,
+                "matrix": [
+                    {"label": label, "cells": cells, "total": total}
+                    for label, cells, total in zip(
+                        confusion.get("rows") or [],
+                        confusion.get("cells") or [],
+                        confusion.get("row_totals") or [],
+                        strict=False,
+                    )
+                ],
+                "columns": confusion.get("columns") or [],
+                "column_totals": confusion.get("column_totals") or [],
+                "total": confusion.get("total"),
+                "frequency": correlation.get("frequency"),
+                "peak_salience": correlation.get("peak_salience"),
+                "without_answer": (psq.get("n_without_answer") or {}).get(key, 0),
+            }
+        )
+    per_coder = [
+        {
+            "coder": names.get(str(coder), str(coder)),
+            "n_sessions": part.get("n_sessions"),
+            "patient": ((part.get("agreement") or {}).get("patient") or {}).get("kappa"),
+            "therapist": ((part.get("agreement") or {}).get("therapist") or {}).get("kappa"),
+        }
+        for coder, part in (psq.get("per_coder") or {}).items()
+    ]
+    threshold = psq.get("salience_threshold")
+    return {
+        "psq": psq,
+        "note": pooled.get("note"),
+        "reporters": reporters,
+        "per_coder": per_coder,
+        "definition": (
+            "a session counts as a coded rupture when the coding has any withdrawal or "
+            "confrontation marker"
+            + (
+                f", or a segment rated {threshold:g} or higher on {psq.get('salience_item')}"
+                if threshold is not None
+                else ""
+            )
+        ),
+    }
+
+
 def criterion_context(report: CriterionReport) -> dict:
     results = report.results or {}
     names = coder_names(results)
@@ -304,6 +392,11 @@ def criterion_context(report: CriterionReport) -> dict:
             f for name, f in figures.items() if name.startswith("confusion-") and "-coder-" in name
         ],
         "drift_figure": figures.get("drift"),
+        "scales": _scales_rows(results.get("scales")),
+        "scales_note": (results.get("scales") or {}).get("note"),
+        "scales_classes": (results.get("scales") or {}).get("classes") or [],
+        "psq": _psq_context(results.get("psq"), names),
+        "filter": filter_sentences(report.filter or {}),
     }
 
 

@@ -337,3 +337,9 @@ def test_catalogue_refuses_an_unknown_kind_and_results_without_their_fields():
         catalogue("reliability", {})
     with pytest.raises(FigureInputError, match="the criterion results has no 'pooled'"):
         catalogue("criterion", {}, parameters=cases.CRITERION_PARAMETERS)
+
+
+def test_a_criterion_report_with_only_the_psq_part_has_no_aai_heat_maps():
+    from apps.reliability.figures import catalogue
+
+    assert catalogue("criterion", {"parts": ["psq"], "pooled": None, "psq": {}}) == {}

@@ -271,3 +271,66 @@ def test_trainer_gets_neither_the_drill_down_nor_the_aai_in_the_methods(client, 
     paragraph = _methods(html)
     assert "κ = .52" in paragraph
     assert "classification, mapping" not in paragraph
+
+
+def test_a_rupture_coding_system_shows_its_agreement_with_the_psq(client):
+    from tests.reliability.test_criterion_psq import build_project as build_rupture_project
+    from tests.reliability.test_criterion_psq import run as run_psq
+
+    project, system, lead, _, _ = build_rupture_project()
+    CriterionReport.objects.all().delete()
+    run_psq(project, system, lead, {"salience_threshold": 4})
+    client.force_login(lead)
+    text = _text(client.get(_url(project, system)))
+    assert "Validity: does the rupture coding agree with the post-session questionnaire?" in text
+    assert "compares nothing with the AAI" not in text
+    assert "or a segment rated 4 or higher on" in text
+    # Pooled, patient (test_criterion_psq.py derives it): cells [[4, 3], [1, 1]], n = 9,
+    # 5/9 = 56% agreement, kappa 1/19 = 0.05; one session without the patient's answer.
+    assert "Against the patient's answer (n = 9)" in text
+    assert "56%" in text
+    assert "0.05" in text
+    assert "Total 5 4 9" in text
+    assert "1 session without the patient's PSQ answer was left out." in text
+
+
+def test_the_filters_a_report_was_computed_with_are_sentences_on_the_page(client, study):
+    project, system, lead, *_ = study
+    client.force_login(lead)
+    a = Membership.objects.get(project=project, user__full_name="Ana Ruiz").user
+    response = client.post(
+        reverse("reliability:report-compute", args=[project.pk, system.pk]),
+        {"purpose": "independent", "coders": [str(a.pk)], "session_numbers": "1-3"},
+    )
+    assert response.status_code == 302
+    reliability = ReliabilityReport.objects.latest("created_at")
+    assert reliability.filter == {
+        "purpose": "independent",
+        "coders": [a.pk],
+        "session_numbers": [1, 2, 3],
+    }
+    criterion = CriterionReport.objects.latest("created_at")
+    assert criterion.filter == reliability.filter
+    report_compute(report_id=reliability.pk)
+    text = _text(client.get(_url(project, system, reliability=reliability.pk)))
+    assert "Ana Ruiz" in text
+    assert "session number" in text.lower() or "session numbers" in text.lower()
+
+
+def test_a_bad_filter_is_refused_naming_the_field_and_nothing_is_queued(client, study):
+    project, system, lead, *_ = study
+    client.force_login(lead)
+    before = ReliabilityReport.objects.count(), CriterionReport.objects.count()
+    response = client.post(
+        reverse("reliability:report-compute", args=[project.pk, system.pk]),
+        {"purpose": "independent", "session_numbers": "3-1"},
+        follow=True,
+    )
+    assert "Session numbers:" in _text(response)
+    response = client.post(
+        reverse("reliability:report-compute", args=[project.pk, system.pk]),
+        {"purpose": "independent", "date_from": "2026-03-01", "date_to": "2026-02-01"},
+        follow=True,
+    )
+    assert "Sessions to: The end date is before the start date." in _text(response)
+    assert (ReliabilityReport.objects.count(), CriterionReport.objects.count()) == before
