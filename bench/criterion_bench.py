@@ -5,7 +5,9 @@ same rows in one query (best of 5, taking turns; target: job under 2 s and at mo
 
 - PACS against the AAI, coder-chosen classifications, with the scale scores (AUC per scale);
 - the same with rule-derived classifications (highest scale score, the PACS rule);
-- 3RS rupture coding against the patient's and the therapist's PSQ answers.
+- 3RS rupture coding against the patient's and the therapist's PSQ answers;
+- the PI's report page for PACS (target under 200 ms with its plots), alone and with every
+  plot it embeds, and the one-off drawing of the plots when a report is first shown.
 
 The baselines read what the jobs read: for PACS every coding's classification and session
 scale scores with the case's AAI labels and the session date (drift over time); for 3RS every coding's rupture markers and segment
@@ -286,6 +288,62 @@ def job(info: dict, system_key: str, parameters: dict) -> tuple[float, dict]:
     return seconds, report.results
 
 
+def page_render(info: dict, runs: int = 10) -> dict:
+    """The PI's report page for PACS as the lead opens it, with its plots.
+
+    A reliability report is computed first (the criterion job's reports exist). Cold: the
+    first time each figure is asked for it is drawn and stored. Warm: the page alone, and the
+    page with every figure it embeds (as a browser loads them), median of ``runs``.
+    """
+    import re
+    import statistics
+
+    from django.test import Client
+    from django.urls import reverse
+
+    from apps.accounts.models import User
+    from apps.codebooks.models import CodingSystem
+    from apps.reliability.services import report_compute, report_request
+
+    system = CodingSystem.objects.get(pk=info["pacs"])
+    lead = User.objects.get(pk=info["lead"])
+    report = report_request(project=system.project, coding_system=system, by=lead)
+    report_compute(report_id=report.pk)
+    client = Client(SERVER_NAME="127.0.0.1")
+    client.force_login(lead)
+    url = reverse("reliability:pi-report", args=[info["project"], info["pacs"]])
+
+    def get(path: str) -> bytes:
+        response = client.get(path)
+        assert response.status_code == 200, (path, response.status_code)
+        return response.content
+
+    html = get(url).decode()
+    images = re.findall(r'<img src="([^"]+)"', html)
+    t = time.perf_counter()
+    for src in images:
+        get(src)
+        get(src.removesuffix(".svg") + ".png")
+    cold = time.perf_counter() - t
+    alone, with_plots = [], []
+    for _ in range(runs):
+        t = time.perf_counter()
+        get(url)
+        alone.append(time.perf_counter() - t)
+        t = time.perf_counter()
+        get(url)
+        for src in images:
+            get(src)
+        with_plots.append(time.perf_counter() - t)
+    return {
+        "figures": len(images),
+        "cold": cold,
+        "page": statistics.median(alone),
+        "page_with_plots": statistics.median(with_plots),
+        "bytes": len(html),
+    }
+
+
 def best_of(runs: int, *measures) -> list[tuple[float, object]]:
     """Each measure's best time over ``runs`` rounds, the measures taking turns in a round,
     so a job and its baseline meet the same load on a shared machine."""
@@ -373,6 +431,13 @@ def main() -> None:
                 f"{_value(agreement['specificity'])}; Spearman with intensity: frequency "
                 f"{_value(frequency)} (n {frequency['n_units']}), peak salience {_value(peak)}"
             )
+        shown = page_render(info)
+        print(
+            f"report page (PACS, lead, {shown['bytes'] / 1024:.0f} KiB of HTML): "
+            f"{shown['page'] * 1000:.0f} ms alone, {shown['page_with_plots'] * 1000:.0f} ms with "
+            f"its {shown['figures']} plots (target < 200 ms; median of 10, plots stored); "
+            f"first drawing of the plots, SVG and PNG: {shown['cold']:.2f} s (once per report)"
+        )
         return
     print(
         f"{args.sessions} sessions with AAI labels and PSQ answers x {args.coders} coders, "

@@ -125,9 +125,14 @@ def criterion_parameter_sentences(report: CriterionReport) -> list[str]:
     mapping = p.get("mapping") or {}
     if mapping:
         pairs = ", ".join(f"{code} ↔ {_aai_label(aai)}" for code, aai in mapping.items())
+        classification = (
+            report.coding_system.classifications.filter(code=p.get("classification"))
+            .values_list("name", flat=True)
+            .first()
+        ) or p.get("classification")
+        source = SOURCE_SENTENCES.get(p.get("source"), p.get("source"))
         out.append(
-            f"Compared with the AAI: {SOURCE_SENTENCES.get(p.get('source'), p.get('source'))}"
-            f" of {p.get('classification')}, category to AAI class {pairs}."
+            f"Compared with the AAI: {source} ({classification}), category to AAI class {pairs}."
         )
         out.append(POLICY_SENTENCES.get(p.get("policy"), ""))
         collapse = p.get("collapse")
