@@ -124,7 +124,11 @@ def criterion_parameter_sentences(report: CriterionReport) -> list[str]:
     out = []
     mapping = p.get("mapping") or {}
     if mapping:
-        pairs = ", ".join(f"{code} ↔ {_aai_label(aai)}" for code, aai in mapping.items())
+        aai_order = {c: i for i, c in enumerate(AAIClass.values)}
+        pairs = ", ".join(
+            f"{code} ↔ {_aai_label(aai)}"
+            for code, aai in sorted(mapping.items(), key=lambda kv: aai_order.get(kv[1], 99))
+        )
         classification = (
             report.coding_system.classifications.filter(code=p.get("classification"))
             .values_list("name", flat=True)
@@ -194,6 +198,13 @@ def _pairs(results: dict, names: dict[str, str]) -> list[dict]:
     return rows
 
 
+CLASSIFICATION_STATS = [
+    "percent_agreement",
+    "cohen_kappa",
+    "fleiss_kappa",
+    "krippendorff_alpha",
+    "gwet_ac1",
+]
 VIEW_FIGURE = {"three_way": "3way", "two_way": "2way", "four_way": "4way"}
 
 
@@ -218,7 +229,10 @@ def reliability_context(report: ReliabilityReport) -> dict:
         "kappa_key": _kappa_key(results),
         "parameters": reliability_parameter_sentences(report),
         "filter": filter_sentences(report.filter or {}),
-        "classifications": overall.get("classification") or [],
+        "classifications": [
+            dict(c, statistics_in_order=in_order(c.get("statistics") or {}, CLASSIFICATION_STATS))
+            for c in overall.get("classification") or []
+        ],
         "occurrence": occurrence,
         "drift_figure": figures.get("drift"),
         "frequency": _frequency_blocks(overall),
@@ -248,7 +262,9 @@ def _view_rows(view: dict, mapping: dict[str, str]) -> dict:
         for i, cat in enumerate(categories)
         if i < len(col_totals)
     ]
-    per_class = [{"category": c, **stats} for c, stats in (view.get("per_class") or {}).items()]
+    per_class = [
+        {"category": c, **stats} for c, stats in in_order(view.get("per_class") or {}, categories)
+    ]
     return dict(
         view,
         title=VIEW_TITLES.get(view.get("view"), view.get("view")),
@@ -347,6 +363,7 @@ def _psq_context(psq: dict | None, names: dict[str, str]) -> dict | None:
         }
         for coder, part in (psq.get("per_coder") or {}).items()
     ]
+    per_coder.sort(key=lambda c: c["coder"])
     threshold = psq.get("salience_threshold")
     return {
         "psq": psq,
@@ -365,11 +382,30 @@ def _psq_context(psq: dict | None, names: dict[str, str]) -> dict | None:
     }
 
 
+# Stored results are jsonb on PostgreSQL, which does not keep the order of an object's keys:
+# every object shown in order is put in order here, from the lists the results carry.
+VIEW_ORDER = ("three_way", "two_way", "four_way")
+
+
+def _views_in_order(views: dict) -> list[dict]:
+    return sorted(
+        views.values(),
+        key=lambda v: VIEW_ORDER.index(v.get("view")) if v.get("view") in VIEW_ORDER else 99,
+    )
+
+
+def in_order(pairs: dict, order: list) -> list[tuple]:
+    """The items of ``pairs`` with the keys listed in ``order`` first, in that order."""
+    rank = {k: i for i, k in enumerate(order)}
+    return sorted(pairs.items(), key=lambda kv: (rank.get(kv[0], len(rank)), str(kv[0])))
+
+
 def criterion_context(report: CriterionReport) -> dict:
     results = report.results or {}
     names = coder_names(results)
     mapping = (report.parameters or {}).get("mapping") or {}
-    pooled = [_view_rows(v, mapping) for v in (results.get("pooled") or {}).values()]
+    pooled = [_view_rows(v, mapping) for v in _views_in_order(results.get("pooled") or {})]
+    categories = next((v.get("categories") or [] for v in pooled), [])
     _label_exclusions(pooled, names)
     figures = {f["name"]: f for f in figure_entries(report)}
     for view in pooled:
@@ -378,17 +414,18 @@ def criterion_context(report: CriterionReport) -> dict:
         {
             "coder": names.get(str(coder), str(coder)),
             "coder_id": coder,
-            "views": [_view_rows(v, mapping) for v in views.values()],
+            "views": [_view_rows(v, mapping) for v in _views_in_order(views)],
         }
         for coder, views in (results.get("per_coder") or {}).items()
     ]
+    per_coder.sort(key=lambda c: c["coder"])
     return {
         "report": report,
         "results": results,
         "parameters": criterion_parameter_sentences(report),
         "mapping": [
             {"category": code, "aai": aai, "aai_label": _aai_label(aai)}
-            for code, aai in ((report.parameters or {}).get("mapping") or {}).items()
+            for code, aai in in_order(mapping, categories)
         ],
         "pooled": pooled,
         "per_coder": per_coder,

@@ -41,7 +41,11 @@ from apps.reliability.forms import (
 )
 from apps.reliability.methods import filter_description
 from apps.reliability.models import DriftSettings, ReliabilityReport
-from apps.reliability.report_page import pi_report_context, reliability_parameter_sentences
+from apps.reliability.report_page import (
+    in_order,
+    pi_report_context,
+    reliability_parameter_sentences,
+)
 from apps.reliability.selectors import report_headlines
 from apps.transcripts.models import Session
 from coding_platform.api_errors import error_body
@@ -141,6 +145,11 @@ def pi_report(request, project_id: int, system_id: int):
         form, found = _mapping_form(membership.project, system)
         context["mapping_form"] = form if context["manages"] else None
         context["current_mapping"] = found
+        context["current_mapping_pairs"] = (
+            in_order(dict(found.mapping), [f.name.removeprefix("aai_") for f in form])
+            if found is not None and form is not None
+            else list((found.mapping if found else {}).items())
+        )
     if context["manages"]:
         context["filter_form"] = report_filter_form(project_id, system)
     return render(request, "reliability/report.html", context)
