@@ -26,11 +26,11 @@ from functools import reduce
 from operator import or_
 
 import numpy as np
-from django.contrib.auth import get_user_model
 from django.db import connection
 from django.db.models import Q
 from django.db.models.expressions import RawSQL
 
+from apps.accounts.selectors import display_names
 from apps.annotations.models import MarkerApplication, RatingValue
 from apps.codebooks.models import Unit
 from apps.projects.access import visible_assignments
@@ -200,12 +200,7 @@ def report_disagreements(
     assignments = drill_assignments(report, user=user, membership=membership)
     slots = int_rows(assignments.order_by().values_list("id", "transcript_id", "coder_id"), 3)
     sessions = _sessions(slots)
-    coders = {
-        u["id"]: u["full_name"] or u["email"]
-        for u in get_user_model()
-        .objects.filter(pk__in={int(c) for c in slots[:, 2]})
-        .values("id", "full_name", "email")
-    }
+    coders = display_names({int(c) for c in slots[:, 2]})
     all_units = _disagreeing_units(target, slots, sessions, system)
     total = len(all_units)
     page = max(1, min(int(page), max(1, -(-total // per_page))))

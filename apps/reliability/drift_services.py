@@ -17,13 +17,13 @@ from typing import Any
 
 import numpy as np
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.core.mail import send_mass_mail
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef
 from django.urls import reverse
 from django.utils import timezone
 
+from apps.accounts.selectors import display_names
 from apps.annotations.models import ClassificationValue, MarkerApplication
 from apps.assignments.models import Assignment, Purpose, State
 from apps.codebooks.models import CodingSystem, Unit
@@ -105,18 +105,8 @@ def drift_period(parameters: Mapping[str, Any]) -> tuple[str, int | None]:
 # Loaders -----------------------------------------------------------------------------------
 
 
-def _coder_names(coder_ids) -> dict[int, str]:
-    User = get_user_model()
-    return {
-        pk: (full_name or email)
-        for pk, full_name, email in User.objects.filter(pk__in=list(coder_ids)).values_list(
-            "id", "full_name", "email"
-        )
-    }
-
-
 def _drift_coders(coder_ids) -> list[DriftCoder]:
-    names = _coder_names(coder_ids)
+    names = display_names(coder_ids)
     return [DriftCoder(id=c, name=names.get(c, str(c))) for c in coder_ids]
 
 

@@ -25,8 +25,7 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
-from django.contrib.auth import get_user_model
-
+from apps.accounts.selectors import display_names
 from apps.assignments.models import Purpose
 from apps.projects.errors import DomainError
 from apps.projects.models import Membership, Project
@@ -289,10 +288,7 @@ def filter_sentences(filter: Mapping[str, Any]) -> list[str]:
     sentences = [sentence]
     coder_ids = list(filter.get("coders") or [])
     if coder_ids:
-        users = {
-            u.pk: u.full_name or u.email
-            for u in get_user_model().objects.filter(pk__in=coder_ids).only("full_name", "email")
-        }
+        users = display_names(coder_ids)
         names = [users.get(i, f"user {i} (no longer known)") for i in coder_ids]
         sentences.append(f"{_plural(len(names), 'Coder', 'Coders')} {_and(names)}")
     else:

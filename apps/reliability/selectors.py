@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from django.contrib.auth import get_user_model
 from django.urls import reverse
 
+from apps.accounts.selectors import display_names
 from apps.codebooks.models import Category
 from apps.jobs.models import JobState
 from apps.reliability.dataset import double_coded_transcripts, report_assignments
@@ -58,12 +58,7 @@ def figure_catalogue(report: ReliabilityReport | CriterionReport) -> dict[str, F
         return catalogue(kind, report.results, system_name=system.name)
     parameters = report.parameters or {}
     ids = [int(c) for c in (report.results.get("per_coder") or {}) if str(c).isdigit()]
-    names = {
-        str(pk): full_name or email
-        for pk, full_name, email in get_user_model()
-        .objects.filter(pk__in=ids)
-        .values_list("pk", "full_name", "email")
-    }
+    names = {str(pk): name for pk, name in display_names(ids).items()}
     categories = Category.objects.filter(
         classification__coding_system=system,
         classification__code=parameters.get("classification"),
